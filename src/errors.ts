@@ -1,0 +1,70 @@
+/**
+ * Every failure qlstm reports is one of these classes. Library code throws them; only the
+ * CLI entry point catches, prints `message` and exits with `exitCode`.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  /** verify: the model's outputs differ from the expected ones */
+  mismatch: 1,
+  /** bad command line, or an input file that is missing, unreadable or not what it claims */
+  usage: 2,
+  /** a valid model that qlstm cannot convert (unsupported cell, quantizer or parameter) */
+  unsupported: 3,
+  /** a bug in qlstm */
+  internal: 4,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Where a problem is: the file, the node, and which of its inputs. */
+export interface ErrorLocation {
+  file?: string;
+  node?: string;
+  opType?: string;
+  input?: number;
+  /** what that input is, for example "output zero point" */
+  role?: string;
+}
+
+function describeLocation(at: ErrorLocation): string {
+  const parts: string[] = [];
+  if (at.file !== undefined) parts.push(at.file);
+  if (at.node !== undefined) parts.push(`node "${at.node}"${at.opType ? ` (${at.opType})` : ''}`);
+  if (at.input !== undefined) parts.push(`input ${at.input}${at.role ? ` (${at.role})` : ''}`);
+  else if (at.role !== undefined) parts.push(at.role);
+  return parts.join(': ');
+}
+
+export abstract class QlstmError extends Error {
+  abstract readonly exitCode: ExitCodeValue;
+  readonly detail: string;
+  readonly at: ErrorLocation;
+
+  constructor(detail: string, at: ErrorLocation = {}, options?: { cause?: unknown }) {
+    const where = describeLocation(at);
+    super(where ? `${where}: ${detail}` : detail, options);
+    this.detail = detail;
+    this.at = at;
+    this.name = new.target.name;
+  }
+}
+
+/** Command-line misuse: unknown option, wrong number of files, output path equal to input. */
+export class UsageError extends QlstmError {
+  readonly exitCode = ExitCode.usage;
+}
+
+/** A file that cannot be read or is not a valid instance of its format. */
+export class InputError extends QlstmError {
+  readonly exitCode = ExitCode.usage;
+}
+
+/** A readable model that qlstm does not know how to convert exactly. */
+export class UnsupportedModelError extends QlstmError {
+  readonly exitCode = ExitCode.unsupported;
+}
+
+/** Something qlstm itself got wrong; always a bug. */
+export class InternalError extends QlstmError {
+  readonly exitCode = ExitCode.internal;
+}

@@ -1,0 +1,179 @@
+import { InputError, type ErrorLocation } from '../errors.js';
+import { byteSize, DataType, dataTypeName } from './data-type.js';
+
+/**
+ * Where a tensor's elements are stored, exactly as the file stored them, so that a tensor
+ * qlstm does not touch is written back unchanged.
+ */
+export type TensorStorage =
+  | { kind: 'raw'; bytes: Uint8Array }
+  | { kind: 'float'; values: number[] }
+  | { kind: 'int32'; values: number[] }
+  | { kind: 'int64'; values: bigint[] }
+  | { kind: 'double'; values: number[] }
+  | { kind: 'uint64'; values: bigint[] }
+  | { kind: 'string'; values: Uint8Array[] }
+  /** Data in a separate file (TensorProto.external_data), not loaded yet. */
+  | { kind: 'external'; entries: [string, string][] }
+  | { kind: 'none' };
+
+/** Fields of TensorProto that qlstm carries along without interpreting. */
+export interface TensorExtras {
+  docString?: string;
+  metadataProps?: [string, string][];
+  segment?: { begin?: bigint; end?: bigint };
+  /** data_location when the file set it to DEFAULT explicitly */
+  dataLocation?: number;
+  /** external_data entries on a tensor whose data is not external */
+  externalData?: [string, string][];
+}
+
+/** Largest tensor qlstm will materialise: 2^31 elements, far above any LSTM weight. */
+export const MAX_ELEMENTS = 2 ** 31;
+
+export function elementCount(dims: readonly number[]): number {
+  let count = 1;
+  for (const d of dims) count *= d;
+  return count;
+}
+
+export class Tensor {
+  constructor(
+    readonly dataType: number,
+    readonly dims: readonly number[],
+    readonly storage: TensorStorage,
+    public name: string | undefined = undefined,
+    readonly extras: TensorExtras = {},
+  ) {}
+
+  get size(): number {
+    return elementCount(this.dims);
+  }
+
+  static float32(dims: readonly number[], values: Float32Array | readonly number[]): Tensor {
+    return Tensor.fromTyped(DataType.FLOAT, dims, Float32Array.from(values));
+  }
+
+  static int8(dims: readonly number[], values: Int8Array | readonly number[]): Tensor {
+    return Tensor.fromTyped(DataType.INT8, dims, Int8Array.from(values));
+  }
+
+  static uint8(dims: readonly number[], values: Uint8Array | readonly number[]): Tensor {
+    return Tensor.fromTyped(DataType.UINT8, dims, Uint8Array.from(values));
+  }
+
+  static int64(dims: readonly number[], values: readonly (number | bigint)[]): Tensor {
+    return Tensor.fromTyped(DataType.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)));
+  }
+
+  /** A tensor of the given type whose elements are `values`, stored as raw little-endian bytes. */
+  static ofType(dataType: number, dims: readonly number[], values: ArrayLike<number>): Tensor {
+    switch (dataType) {
+      case DataType.FLOAT:
+        return Tensor.float32(dims, Float32Array.from(values));
+      case DataType.INT8:
+        return Tensor.int8(dims, Int8Array.from(values));
+      case DataType.UINT8:
+        return Tensor.uint8(dims, Uint8Array.from(values));
+      case DataType.INT16:
+        return Tensor.fromTyped(dataType, dims, Int16Array.from(values));
+      case DataType.UINT16:
+        return Tensor.fromTyped(dataType, dims, Uint16Array.from(values));
+      case DataType.INT32:
+        return Tensor.fromTyped(dataType, dims, Int32Array.from(values));
+      case DataType.INT64:
+        return Tensor.int64(dims, Array.from(values));
+      default:
+        throw new InputError(`cannot create a tensor of ${dataTypeName(dataType)}`);
+    }
+  }
+
+  private static fromTyped(dataType: number, dims: readonly number[], typed: ArrayBufferView): Tensor {
+    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+    return new Tensor(dataType, [...dims], { kind: 'raw', bytes });
+  }
+
+  /** The elements as float32; only for FLOAT tensors. */
+  float32(at: ErrorLocation = {}): Float32Array {
+    if (this.dataType !== DataType.FLOAT) {
+      throw new InputError(`expected a float tensor, found ${dataTypeName(this.dataType)}`, at);
+    }
+    const values = this.numbers(at);
+    return values instanceof Float32Array ? values : Float32Array.from(values);
+  }
+
+  /**
+   * The elements as numbers, for every numeric type qlstm reads. Checks that the stored data
+   * has exactly as many elements as the dims promise before allocating anything.
+   */
+  numbers(at: ErrorLocation = {}): Float32Array | Float64Array | Int32Array | Uint32Array | Int8Array | Uint8Array | Int16Array | Uint16Array {
+    const what = `tensor "${this.name ?? ''}" (${dataTypeName(this.dataType)}, shape [${this.dims.join(', ')}])`;
+    const fail = (problem: string): never => {
+      throw new InputError(`${what}: ${problem}`, at);
+    };
+    const count = this.size;
+    if (!Number.isSafeInteger(count) || count > MAX_ELEMENTS) fail('too many elements');
+    const storage = this.storage;
+    if (storage.kind === 'raw') {
+      const width = byteSize(this.dataType) ?? fail('element type not supported');
+      if (storage.bytes.length !== count * width) {
+        fail(`raw data holds ${storage.bytes.length} bytes, the shape needs ${count * width}`);
+      }
+      return decodeRaw(this.dataType, storage.bytes, count, fail) ?? fail('element type not supported');
+    }
+    if (storage.kind === 'none') {
+      if (count !== 0) fail('has no data');
+      return new Float64Array(0);
+    }
+    if (storage.kind === 'string') return fail('holds strings, not numbers');
+    if (storage.kind === 'external') return fail('its external data was not loaded');
+    if (storage.values.length !== count) {
+      fail(`holds ${storage.values.length} elements, the shape needs ${count}`);
+    }
+    if (storage.kind === 'int64' || storage.kind === 'uint64') {
+      return Float64Array.from(storage.values, (v) => {
+        const n = Number(v);
+        return Number.isSafeInteger(n) ? n : fail(`element ${v} is not exactly representable`);
+      });
+    }
+    if (storage.kind === 'float') return Float32Array.from(storage.values);
+    if (storage.kind === 'int32' && this.dataType === DataType.FLOAT16) fail('float16 data is not supported');
+    return Float64Array.from(storage.values);
+  }
+}
+
+function decodeRaw(dataType: number, bytes: Uint8Array, count: number, fail: (problem: string) => never) {
+  // A copy: raw data inside a decoded file is not necessarily aligned for typed arrays.
+  const buffer = bytes.slice().buffer;
+  switch (dataType) {
+    case DataType.FLOAT:
+      return new Float32Array(buffer, 0, count);
+    case DataType.DOUBLE:
+      return new Float64Array(buffer, 0, count);
+    case DataType.INT8:
+      return new Int8Array(buffer, 0, count);
+    case DataType.UINT8:
+    case DataType.BOOL:
+      return new Uint8Array(buffer, 0, count);
+    case DataType.INT16:
+      return new Int16Array(buffer, 0, count);
+    case DataType.UINT16:
+      return new Uint16Array(buffer, 0, count);
+    case DataType.INT32:
+      return new Int32Array(buffer, 0, count);
+    case DataType.UINT32:
+      return new Uint32Array(buffer, 0, count);
+    case DataType.INT64:
+    case DataType.UINT64: {
+      const wide = dataType === DataType.INT64 ? new BigInt64Array(buffer, 0, count) : new BigUint64Array(buffer, 0, count);
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const n = Number(wide[i]);
+        out[i] = Number.isSafeInteger(n) ? n : fail(`element ${wide[i]} is not exactly representable`);
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}

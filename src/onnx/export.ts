@@ -1,0 +1,230 @@
+import { InputError } from '../errors.js';
+import type { Attribute, AttributeValue, SparseTensor } from '../ir/attribute.js';
+import type { Graph, Node, Value } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Tensor } from '../ir/tensor.js';
+import type { Dim, TypeInfo } from '../ir/type-info.js';
+import { encodeModelProto, PROTOBUF_LIMIT } from './codec.js';
+import { bigIntToInt64 } from './long.js';
+import { decodeOpaque } from './opaque.js';
+import type * as P from './proto-types.js';
+
+type Out<T> = Partial<T> & Record<string, unknown>;
+
+/** Serialises a model. The same model always gives the same bytes. */
+export function exportModel(model: Model): Uint8Array {
+  const proto: Out<P.ModelProto> = {
+    opsetImport: model.opsetImports.map((o) => ({
+      ...(o.domain !== undefined ? { domain: o.domain } : {}),
+      ...(o.version !== undefined ? { version: bigIntToInt64(o.version) } : {}),
+    })),
+    graph: exportGraph(model.graph) as P.GraphProto,
+    metadataProps: pairs(model.metadataProps),
+    trainingInfo: model.opaque.trainingInfo.map((b) => decodeOpaque('TrainingInfoProto', b)),
+    functions: model.opaque.functions.map((b) => decodeOpaque('FunctionProto', b)),
+    configuration: model.opaque.configuration.map((b) => decodeOpaque('DeviceConfigurationProto', b)),
+  };
+  if (model.irVersion !== undefined) proto.irVersion = bigIntToInt64(model.irVersion);
+  if (model.producerName !== undefined) proto.producerName = model.producerName;
+  if (model.producerVersion !== undefined) proto.producerVersion = model.producerVersion;
+  if (model.domain !== undefined) proto.domain = model.domain;
+  if (model.modelVersion !== undefined) proto.modelVersion = bigIntToInt64(model.modelVersion);
+  if (model.docString !== undefined) proto.docString = model.docString;
+  const bytes = encodeModelProto(proto as P.ModelProto);
+  if (bytes.length > PROTOBUF_LIMIT) {
+    throw new InputError(`the converted model would be ${bytes.length} bytes, over protobuf's 2 GiB limit`, { file: model.source });
+  }
+  return bytes;
+}
+
+function pairs(list: [string, string][] | undefined): P.StringStringEntryProto[] {
+  return (list ?? []).map(([key, value]) => ({ key, value }));
+}
+
+function exportGraph(graph: Graph): Out<P.GraphProto> {
+  const proto: Out<P.GraphProto> = {
+    node: graph.nodes.map(exportNode) as P.NodeProto[],
+    initializer: graph.initializers.map((v) => exportTensor(v.constant!, v.name)) as P.TensorProto[],
+    sparseInitializer: graph.sparseInitializers.map(exportSparse) as P.SparseTensorProto[],
+    input: graph.inputs.map(exportValueInfo) as P.ValueInfoProto[],
+    output: graph.outputs.map(exportValueInfo) as P.ValueInfoProto[],
+    valueInfo: graph.valueInfo.map(exportValueInfo) as P.ValueInfoProto[],
+    quantizationAnnotation: graph.quantizationAnnotations.map((a) => ({
+      ...(a.tensorName !== undefined ? { tensorName: a.tensorName } : {}),
+      quantParameterTensorNames: pairs(a.parameters),
+    })),
+    metadataProps: pairs(graph.metadataProps),
+  };
+  if (graph.name !== undefined) proto.name = graph.name;
+  if (graph.docString !== undefined) proto.docString = graph.docString;
+  return proto;
+}
+
+function exportValueInfo(value: Value): Out<P.ValueInfoProto> {
+  const proto: Out<P.ValueInfoProto> = { name: value.name, metadataProps: pairs(value.info.metadataProps) };
+  if (value.info.type) proto.type = exportType(value.info.type) as P.TypeProto;
+  if (value.info.docString !== undefined) proto.docString = value.info.docString;
+  return proto;
+}
+
+function exportNode(node: Node): Out<P.NodeProto> {
+  const proto: Out<P.NodeProto> = {
+    input: node.inputs.map((v) => v?.name ?? ''),
+    output: node.outputs.map((v) => v.name),
+    opType: node.opType,
+    attribute: node.attributes.map(exportAttribute) as P.AttributeProto[],
+    metadataProps: pairs(node.metadataProps),
+    deviceConfigurations: node.opaqueFields.map((b) => decodeOpaque('NodeDeviceConfigurationProto', b)),
+  };
+  if (node.name !== undefined) proto.name = node.name;
+  if (!node.domainAbsent || node.domain !== '') proto.domain = node.domain;
+  if (node.overload !== undefined) proto.overload = node.overload;
+  if (node.docString !== undefined) proto.docString = node.docString;
+  return proto;
+}
+
+function exportAttribute(attribute: Attribute): Out<P.AttributeProto> {
+  const proto: Out<P.AttributeProto> = { name: attribute.name, ...attributeFields(attribute.value) };
+  if (attribute.declaredType !== undefined) proto.type = attribute.declaredType;
+  if (attribute.refAttrName !== undefined) proto.refAttrName = attribute.refAttrName;
+  if (attribute.docString !== undefined) proto.docString = attribute.docString;
+  return proto;
+}
+
+function attributeFields(v: AttributeValue): Out<P.AttributeProto> {
+  switch (v.kind) {
+    case 'float':
+      return { f: v.value };
+    case 'int':
+      return { i: bigIntToInt64(v.value) };
+    case 'string':
+      return { s: v.value };
+    case 'tensor':
+      return { t: exportTensor(v.value) as P.TensorProto };
+    case 'graph':
+      return { g: exportGraph(v.value) as P.GraphProto };
+    case 'sparse_tensor':
+      return { sparseTensor: exportSparse(v.value) as P.SparseTensorProto };
+    case 'type_proto':
+      return { tp: exportType(v.value) as P.TypeProto };
+    case 'floats':
+      return { floats: v.value };
+    case 'ints':
+      return { ints: v.value.map(bigIntToInt64) };
+    case 'strings':
+      return { strings: v.value };
+    case 'tensors':
+      return { tensors: v.value.map((t) => exportTensor(t)) as P.TensorProto[] };
+    case 'graphs':
+      return { graphs: v.value.map(exportGraph) as P.GraphProto[] };
+    case 'sparse_tensors':
+      return { sparseTensors: v.value.map(exportSparse) as P.SparseTensorProto[] };
+    case 'type_protos':
+      return { typeProtos: v.value.map(exportType) as P.TypeProto[] };
+    case 'none':
+      return {};
+  }
+}
+
+function exportTensor(tensor: Tensor, name = tensor.name): Out<P.TensorProto> {
+  const proto: Out<P.TensorProto> = {
+    dims: tensor.dims.map((d) => bigIntToInt64(BigInt(d))),
+    dataType: tensor.dataType,
+    metadataProps: pairs(tensor.extras.metadataProps),
+  };
+  if (name !== undefined) proto.name = name;
+  if (tensor.extras.docString !== undefined) proto.docString = tensor.extras.docString;
+  const segment = tensor.extras.segment;
+  if (segment) {
+    proto.segment = {
+      ...(segment.begin !== undefined ? { begin: bigIntToInt64(segment.begin) } : {}),
+      ...(segment.end !== undefined ? { end: bigIntToInt64(segment.end) } : {}),
+    };
+  }
+  if (tensor.extras.dataLocation !== undefined) proto.dataLocation = tensor.extras.dataLocation;
+  if (tensor.extras.externalData) proto.externalData = pairs(tensor.extras.externalData);
+  const s = tensor.storage;
+  switch (s.kind) {
+    case 'raw':
+      proto.rawData = s.bytes;
+      break;
+    case 'float':
+      proto.floatData = s.values;
+      break;
+    case 'int32':
+      proto.int32Data = s.values;
+      break;
+    case 'int64':
+      proto.int64Data = s.values.map(bigIntToInt64);
+      break;
+    case 'double':
+      proto.doubleData = s.values;
+      break;
+    case 'uint64':
+      proto.uint64Data = s.values.map(bigIntToInt64);
+      break;
+    case 'string':
+      proto.stringData = s.values;
+      break;
+    case 'external':
+      proto.externalData = pairs(s.entries);
+      proto.dataLocation = 1;
+      break;
+    case 'none':
+      break;
+  }
+  return proto;
+}
+
+function exportSparse(sparse: SparseTensor): Out<P.SparseTensorProto> {
+  return {
+    ...(sparse.values ? { values: exportTensor(sparse.values) as P.TensorProto } : {}),
+    ...(sparse.indices ? { indices: exportTensor(sparse.indices) as P.TensorProto } : {}),
+    dims: sparse.dims.map((d) => bigIntToInt64(BigInt(d))),
+  };
+}
+
+function exportType(type: TypeInfo): Out<P.TypeProto> {
+  const proto: Out<P.TypeProto> = type.denotation !== undefined ? { denotation: type.denotation } : {};
+  const shaped = (t: { elemType?: number; shape?: Dim[] }) => ({
+    ...(t.elemType !== undefined ? { elemType: t.elemType } : {}),
+    ...(t.shape ? { shape: { dim: t.shape.map(exportDim) } } : {}),
+  });
+  switch (type.kind) {
+    case 'tensor':
+      proto.tensorType = shaped(type);
+      break;
+    case 'sparse_tensor':
+      proto.sparseTensorType = shaped(type);
+      break;
+    case 'sequence':
+      proto.sequenceType = type.elem ? { elemType: exportType(type.elem) as P.TypeProto } : {};
+      break;
+    case 'optional':
+      proto.optionalType = type.elem ? { elemType: exportType(type.elem) as P.TypeProto } : {};
+      break;
+    case 'map':
+      proto.mapType = {
+        ...(type.keyType !== undefined ? { keyType: type.keyType } : {}),
+        ...(type.value ? { valueType: exportType(type.value) as P.TypeProto } : {}),
+      };
+      break;
+    case 'opaque':
+      proto.opaqueType = {
+        ...(type.domain !== undefined ? { domain: type.domain } : {}),
+        ...(type.name !== undefined ? { name: type.name } : {}),
+      };
+      break;
+    case 'unset':
+      break;
+  }
+  return proto;
+}
+
+function exportDim(dim: Dim): Out<P.DimensionProto> {
+  return {
+    ...(dim.value !== undefined ? { dimValue: bigIntToInt64(BigInt(dim.value)) } : {}),
+    ...(dim.param !== undefined ? { dimParam: dim.param } : {}),
+    ...(dim.denotation !== undefined ? { denotation: dim.denotation } : {}),
+  };
+}
