@@ -50,15 +50,15 @@ export class Tensor {
     return elementCount(this.dims);
   }
 
-  static float32(dims: readonly number[], values: Float32Array | readonly number[]): Tensor {
+  static float32(dims: readonly number[], values: ArrayLike<number>): Tensor {
     return Tensor.fromTyped(DataType.FLOAT, dims, Float32Array.from(values));
   }
 
-  static int8(dims: readonly number[], values: Int8Array | readonly number[]): Tensor {
+  static int8(dims: readonly number[], values: ArrayLike<number>): Tensor {
     return Tensor.fromTyped(DataType.INT8, dims, Int8Array.from(values));
   }
 
-  static uint8(dims: readonly number[], values: Uint8Array | readonly number[]): Tensor {
+  static uint8(dims: readonly number[], values: ArrayLike<number>): Tensor {
     return Tensor.fromTyped(DataType.UINT8, dims, Uint8Array.from(values));
   }
 
@@ -143,8 +143,9 @@ export class Tensor {
 }
 
 function decodeRaw(dataType: number, bytes: Uint8Array, count: number, fail: (problem: string) => never) {
-  // A copy: raw data inside a decoded file is not necessarily aligned for typed arrays.
-  const buffer = bytes.slice().buffer;
+  // A copy (new Uint8Array copies even a Buffer, whose slice() would not): raw data inside a
+  // decoded file is a view into the whole file, not necessarily aligned for typed arrays.
+  const buffer = new Uint8Array(bytes).buffer;
   switch (dataType) {
     case DataType.FLOAT:
       return new Float32Array(buffer, 0, count);

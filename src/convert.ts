@@ -1,0 +1,70 @@
+import { UnsupportedModelError } from './errors.js';
+import { canFuse } from './build/body-fused.js';
+import type { Layout } from './build/scan.js';
+import { removeUnusedInitializers, toposort } from './ir/cleanup.js';
+import type { Model } from './ir/model.js';
+import { NameAuthority } from './ir/names.js';
+import { CELL_DOMAINS, CELL_OP, recognizeCells } from './recognize/cell.js';
+import type { CellDescription } from './recognize/description.js';
+import { dropUnusedDomains } from './surgery/domains.js';
+import { relaxSequenceShapes } from './surgery/dynamic-shapes.js';
+import { removeInitializersFromInputs } from './surgery/graph-inputs.js';
+import { replaceCell } from './surgery/replace-cell.js';
+
+export const MIN_OPSET = 13;
+
+export interface ConvertOptions {
+  layout?: Layout;
+}
+
+export interface ConvertedCell {
+  description: CellDescription;
+  layout: Layout;
+}
+
+export interface ConversionResult {
+  model: Model;
+  cells: ConvertedCell[];
+}
+
+/**
+ * Rewrites every QuantLSTMCell of `model` (in place) as a standard-ONNX Scan. All cells are
+ * recognised and checked before anything changes: on error the model is untouched.
+ */
+export function convertModel(model: Model, options: ConvertOptions = {}): ConversionResult {
+  const cells = recognizeCells(model);
+  if (cells.length === 0) {
+    throw new UnsupportedModelError(`has no ${CELL_OP} node (domains ${CELL_DOMAINS.join(', ')}): nothing to convert`, {
+      file: model.source,
+    });
+  }
+  const opset = model.opsetVersion('');
+  if (opset === undefined || opset < MIN_OPSET) {
+    throw new UnsupportedModelError(
+      `imports ONNX opset ${opset ?? 'none'}; qlstm needs ${MIN_OPSET} or later (per-axis DequantizeLinear)`,
+      { file: model.source },
+    );
+  }
+  const foreign = model.graph.nodes.filter((n) => n.domain !== '' && n.domain !== 'ai.onnx' && !cells.some((c) => c.node === n));
+  if (foreign.length) {
+    const list = foreign.slice(0, 3).map((n) => `${n.label()} (${n.domain}::${n.opType})`).join(', ');
+    throw new UnsupportedModelError(
+      `has ${foreign.length} node(s) of custom domains that no runtime executes and qlstm does not lower: ${list}${foreign.length > 3 ? ', ...' : ''}`,
+      { file: model.source },
+    );
+  }
+  const requested = options.layout ?? 'fused';
+  const plan = cells.map((description) => ({
+    description,
+    layout: requested === 'fused' && !canFuse(description) ? ('plain' as const) : requested,
+  }));
+
+  const names = new NameAuthority(model);
+  removeInitializersFromInputs(model.graph);
+  for (const { description, layout } of plan) replaceCell(model, description, names, layout);
+  removeUnusedInitializers(model.graph);
+  dropUnusedDomains(model, CELL_DOMAINS);
+  relaxSequenceShapes(model, cells);
+  toposort(model.graph);
+  return { model, cells: plan };
+}

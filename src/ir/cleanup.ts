@@ -1,0 +1,83 @@
+import { InternalError } from '../errors.js';
+import type { Graph, Node, Value } from './graph.js';
+
+/**
+ * Removes what the given values fed and nothing else reads any more: nodes whose outputs
+ * are all unread, and initializers without readers, walking back from `seeds`.
+ */
+export function pruneOrphans(graph: Graph, seeds: Iterable<Value>): void {
+  const outputs = new Set(graph.outputs);
+  const pending = [...seeds];
+  while (pending.length) {
+    const value = pending.pop()!;
+    if (value.useCount > 0 || outputs.has(value)) continue;
+    const producer = value.producer;
+    if (producer && graph.nodes.includes(producer)) {
+      if (producer.outputs.some((o) => o.useCount > 0 || outputs.has(o))) continue;
+      const inputs = [...producer.inputs, ...producer.implicitInputs()].filter((v): v is Value => v !== null);
+      graph.removeNode(producer);
+      pending.push(...inputs);
+    }
+  }
+  removeUnusedInitializers(graph);
+  const live = graph.definedValues();
+  graph.valueInfo = graph.valueInfo.filter((v) => live.has(v) || v.useCount > 0);
+}
+
+/** Drops initializers that no node reads and that are not graph outputs or inputs. */
+export function removeUnusedInitializers(graph: Graph): void {
+  const keep = new Set([...graph.outputs, ...graph.inputs]);
+  const read = readValues(graph);
+  graph.initializers = graph.initializers.filter((v) => keep.has(v) || read.has(v));
+}
+
+/** Every value that a node of `graph`, or of a graph nested in it, reads. */
+function readValues(graph: Graph): Set<Value> {
+  const read = new Set<Value>();
+  for (const node of graph.nodes) {
+    for (const v of node.inputs) if (v) read.add(v);
+    for (const v of node.implicitInputs()) read.add(v);
+  }
+  return read;
+}
+
+/**
+ * Orders nodes so that every node comes after the producers of what it reads. Stable:
+ * nodes already in order keep their relative order, and new nodes land where first needed.
+ */
+export function toposort(graph: Graph): void {
+  const inGraph = new Set(graph.nodes);
+  const state = new Map<Node, 'visiting' | 'done'>();
+  const sorted: Node[] = [];
+  for (const root of graph.nodes) {
+    if (state.has(root)) continue;
+    const stack: { node: Node; deps: Node[]; next: number }[] = [{ node: root, deps: dependencies(root, inGraph), next: 0 }];
+    state.set(root, 'visiting');
+    while (stack.length) {
+      const frame = stack[stack.length - 1]!;
+      if (frame.next < frame.deps.length) {
+        const dep = frame.deps[frame.next++]!;
+        const seen = state.get(dep);
+        if (seen === 'visiting') throw new InternalError(`the graph has a cycle through node ${dep.label()}`);
+        if (seen === undefined) {
+          state.set(dep, 'visiting');
+          stack.push({ node: dep, deps: dependencies(dep, inGraph), next: 0 });
+        }
+        continue;
+      }
+      state.set(frame.node, 'done');
+      sorted.push(frame.node);
+      stack.pop();
+    }
+  }
+  graph.nodes = sorted;
+}
+
+function dependencies(node: Node, inGraph: Set<Node>): Node[] {
+  const deps: Node[] = [];
+  for (const v of [...node.inputs, ...node.implicitInputs()]) {
+    const producer = v?.producer;
+    if (producer && inGraph.has(producer)) deps.push(producer);
+  }
+  return deps;
+}

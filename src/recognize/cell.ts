@@ -1,0 +1,174 @@
+import { UnsupportedModelError, type ErrorLocation } from '../errors.js';
+import type { Node, Value } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import { constantOf } from './constants.js';
+import {
+  GATES,
+  QUANTIZER_NAMES,
+  type CellDescription,
+  type Flavour,
+  type Gate,
+  type InitialState,
+  type Quantizer,
+  type QuantizerName,
+} from './description.js';
+import { checkRounding, readQuantizerInputs } from './quantizer.js';
+import { readQuantizedWeight } from './weight.js';
+
+export const CELL_OP = 'QuantLSTMCell';
+export const CELL_DOMAINS = ['onnx.brevitas', 'qonnx.custom_op.general'] as const;
+export const CELL_INPUT_COUNT = 48;
+const QUANTIZER_FIRST_INPUT = 15;
+
+export function isCellNode(node: Node): boolean {
+  return node.opType === CELL_OP && (CELL_DOMAINS as readonly string[]).includes(node.domain);
+}
+
+/** What each of the 48 inputs is, for messages. */
+export function cellInputRole(index: number): string {
+  if (index === 0) return 'input sequence';
+  if (index === 1) return 'initial hidden state';
+  if (index === 2) return 'initial cell state';
+  if (index < 7) return `input weight of the ${GATES[index - 3]} gate`;
+  if (index < 11) return `recurrent weight of the ${GATES[index - 7]} gate`;
+  if (index < 15) return `bias of the ${GATES[index - 11]} gate`;
+  const q = index - QUANTIZER_FIRST_INPUT;
+  return `${QUANTIZER_NAMES[Math.floor(q / 3)]} ${['scale', 'zero point', 'bit width'][q % 3]}`;
+}
+
+/**
+ * Reads one QuantLSTMCell and everything feeding it. Throws UnsupportedModelError naming the
+ * node and input at fault when anything is not as an exact conversion needs it.
+ */
+export function recognizeCell(model: Model, node: Node, index: number): CellDescription {
+  const base: ErrorLocation = { file: model.source, node: node.name ?? `#${index}`, opType: node.opType };
+  const at = (input: number): ErrorLocation => ({ ...base, input, role: cellInputRole(input) });
+  const fail = (detail: string, where: ErrorLocation = base): never => {
+    throw new UnsupportedModelError(detail, where);
+  };
+
+  if (node.inputs.length !== CELL_INPUT_COUNT) fail(`has ${node.inputs.length} inputs, expected ${CELL_INPUT_COUNT}`);
+  if (node.outputs.length !== 3) fail(`has ${node.outputs.length} outputs, expected 3`);
+  const input = node.input(0) ?? fail('is missing', at(0));
+
+  const readGates = (first: number) => {
+    const entries = GATES.map((gate, g) => [gate, readQuantizedWeight(node.input(first + g), at(first + g))] as const);
+    return Object.fromEntries(entries) as Record<Gate, ReturnType<typeof readQuantizedWeight>>;
+  };
+  const inputWeights = readGates(3);
+  const recurrentWeights = readGates(7);
+  const hiddenSize = inputWeights.input.rows;
+  const inputSize = inputWeights.input.cols;
+  GATES.forEach((gate, g) => {
+    const w = inputWeights[gate];
+    if (w.rows !== hiddenSize || w.cols !== inputSize) {
+      fail(`has shape [${w.rows}, ${w.cols}], expected [${hiddenSize}, ${inputSize}] like the input gate's`, at(3 + g));
+    }
+    const r = recurrentWeights[gate];
+    if (r.rows !== hiddenSize || r.cols !== hiddenSize) {
+      fail(`has shape [${r.rows}, ${r.cols}], expected [${hiddenSize}, ${hiddenSize}] (hidden size ${hiddenSize})`, at(7 + g));
+    }
+  });
+
+  const cifg = flag(node, 'cifg', base, false);
+  return {
+    node,
+    index,
+    flavour: flavourOf(node, inputWeights.input.chain.quantize !== undefined),
+    inputSize,
+    hiddenSize,
+    batchFirst: flag(node, 'batch_first', base, false),
+    reverse: flag(node, 'reverse_input', base, false),
+    cifg,
+    input,
+    initialHidden: initialState(node.input(1), hiddenSize, at(1)),
+    initialCell: initialState(node.input(2), hiddenSize, at(2)),
+    inputWeights,
+    recurrentWeights,
+    biases: readBiases(node, hiddenSize, at),
+    quantizers: readQuantizers(node, base, at),
+    outputs: node.outputs as [Value, Value, Value],
+  };
+}
+
+function flavourOf(node: Node, floatWeights: boolean): Flavour {
+  if (node.domain === 'qonnx.custom_op.general') return 'qonnx';
+  return floatWeights ? 'qcdq' : 'qcdq-int';
+}
+
+function flag(node: Node, name: string, at: ErrorLocation, fallback: boolean | undefined): boolean {
+  const attribute = node.attribute(name);
+  if (!attribute) {
+    if (fallback !== undefined) return fallback;
+    throw new UnsupportedModelError(`has no attribute "${name}"`, at);
+  }
+  const v = attribute.value;
+  if (v.kind !== 'int' || (v.value !== 0n && v.value !== 1n)) {
+    throw new UnsupportedModelError(`attribute "${name}" is ${describeAttribute(v)}, expected 0 or 1`, at);
+  }
+  return v.value === 1n;
+}
+
+function text(node: Node, name: string, at: ErrorLocation): string {
+  const attribute = node.attribute(name);
+  if (!attribute) throw new UnsupportedModelError(`has no attribute "${name}"`, at);
+  if (attribute.value.kind !== 'string') {
+    throw new UnsupportedModelError(`attribute "${name}" is ${describeAttribute(attribute.value)}, expected a string`, at);
+  }
+  return new TextDecoder().decode(attribute.value.value);
+}
+
+function describeAttribute(v: { kind: string; value?: unknown }): string {
+  return v.kind === 'int' || v.kind === 'float' ? String(v.value) : `a ${v.kind} attribute`;
+}
+
+function initialState(value: Value | null, hiddenSize: number, at: ErrorLocation): InitialState {
+  if (!value) throw new UnsupportedModelError('is missing', at);
+  const tensor = constantOf(value);
+  if (!tensor) return { kind: 'value', value };
+  const shape = tensor.dims;
+  if (shape.length !== 2 || shape[1] !== hiddenSize) {
+    throw new UnsupportedModelError(`has shape [${shape.join(', ')}], expected [batch, ${hiddenSize}]`, at);
+  }
+  const zeros = tensor.float32(at).every((x) => x === 0);
+  return { kind: zeros ? 'zeros' : 'value', value };
+}
+
+function readBiases(node: Node, hiddenSize: number, at: (input: number) => ErrorLocation): Record<Gate, Float32Array> | null {
+  const biases = GATES.map((_, g) => {
+    const value = node.input(11 + g);
+    if (!value) return null;
+    const tensor = constantOf(value);
+    if (!tensor) throw new UnsupportedModelError(`"${value.name}" is not a constant`, at(11 + g));
+    const values = tensor.float32(at(11 + g));
+    if (tensor.size === 1 && values[0] === 0) return null; // Brevitas' bias=False
+    if (tensor.dims.length !== 1 || tensor.dims[0] !== hiddenSize) {
+      throw new UnsupportedModelError(`has shape [${tensor.dims.join(', ')}], expected [${hiddenSize}]`, at(11 + g));
+    }
+    return values;
+  });
+  if (biases.every((b) => b === null)) return null;
+  if (biases.some((b) => b === null)) {
+    const g = biases.indexOf(null);
+    throw new UnsupportedModelError('is absent while other gates have a bias', at(11 + g));
+  }
+  return Object.fromEntries(GATES.map((gate, g) => [gate, biases[g]!])) as Record<Gate, Float32Array>;
+}
+
+function readQuantizers(node: Node, base: ErrorLocation, at: (input: number) => ErrorLocation): Record<QuantizerName, Quantizer> {
+  const entries = QUANTIZER_NAMES.map((name, k) => {
+    const narrowName = name === 'output_sigmoid' ? 'output_sigmoid_narrow_range' : `${name}_narrow`;
+    const flags = {
+      signed: flag(node, `${name}_signed`, base, undefined),
+      narrow: flag(node, narrowName, base, undefined),
+      rounding: checkRounding(text(node, `${name}_rounding_mode`, base), { ...base, role: `attribute ${name}_rounding_mode` }),
+    };
+    return [name, readQuantizerInputs(node, QUANTIZER_FIRST_INPUT + 3 * k, flags, (input) => at(input))] as const;
+  });
+  return Object.fromEntries(entries) as Record<QuantizerName, Quantizer>;
+}
+
+/** Every QuantLSTMCell of the model's main graph, recognised, in graph order. */
+export function recognizeCells(model: Model): CellDescription[] {
+  return model.graph.nodes.filter(isCellNode).map((node, i) => recognizeCell(model, node, i));
+}

@@ -1,0 +1,87 @@
+import type { Node, Value } from '../ir/graph.js';
+
+/** The 11 activation quantizers of a Brevitas QuantLSTM cell, in the order of its inputs. */
+export const QUANTIZER_NAMES = [
+  'output',
+  'cell_state',
+  'input_acc',
+  'forget_acc',
+  'cell_acc',
+  'output_acc',
+  'input_sigmoid',
+  'forget_sigmoid',
+  'cell_tanh',
+  'output_sigmoid',
+  'hidden_state_tanh',
+] as const;
+export type QuantizerName = (typeof QUANTIZER_NAMES)[number];
+
+export const GATES = ['input', 'forget', 'cell', 'output'] as const;
+export type Gate = (typeof GATES)[number];
+
+export type RoundingMode = 'ROUND';
+
+/**
+ * A per-tensor quantizer: v -> (clamp(round_half_even(v / scale) + zeroPoint, min, max)
+ * - zeroPoint) * scale, in float32.
+ */
+export interface Quantizer {
+  scale: number;
+  zeroPoint: number;
+  bitWidth: number;
+  signed: boolean;
+  narrow: boolean;
+  rounding: RoundingMode;
+  /** the integer range [min, max] that bitWidth, signed and narrow give */
+  min: number;
+  max: number;
+}
+
+/** A weight matrix [rows, cols] held as integers with per-tensor or per-row scale. */
+export interface QuantizedWeight {
+  rows: number;
+  cols: number;
+  /** integer values, row-major, already clamped to [min, max] */
+  values: Int32Array;
+  /** one scale per tensor (length 1) or per row (length rows) */
+  scale: Float32Array;
+  /** as many as scale */
+  zeroPoint: Int32Array;
+  signed: boolean;
+  min: number;
+  max: number;
+  bitWidth: number;
+  /** the initializer the weight came from, for naming what replaces it */
+  sourceName: string;
+}
+
+export type Flavour = 'qcdq' | 'qcdq-int' | 'qonnx';
+
+export type InitialState =
+  /** the export's traced zeros: any batch size can start from zeros */
+  | { kind: 'zeros'; value: Value }
+  /** a graph value (input or computed) or non-zero constant, used as it is */
+  | { kind: 'value'; value: Value };
+
+/** Everything qlstm needs to rebuild one QuantLSTMCell, read from the graph around it. */
+export interface CellDescription {
+  node: Node;
+  /** position among the model's cells, in graph order */
+  index: number;
+  flavour: Flavour;
+  inputSize: number;
+  hiddenSize: number;
+  batchFirst: boolean;
+  reverse: boolean;
+  cifg: boolean;
+  input: Value;
+  initialHidden: InitialState;
+  initialCell: InitialState;
+  inputWeights: Record<Gate, QuantizedWeight>;
+  recurrentWeights: Record<Gate, QuantizedWeight>;
+  /** null when the cell has no bias */
+  biases: Record<Gate, Float32Array> | null;
+  quantizers: Record<QuantizerName, Quantizer>;
+  /** all hidden states, last hidden state, last cell state */
+  outputs: [Value, Value, Value];
+}

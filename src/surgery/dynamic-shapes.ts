@@ -1,0 +1,64 @@
+import type { Value } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Dim } from '../ir/type-info.js';
+import type { CellDescription } from '../recognize/description.js';
+import { constantOf } from '../recognize/constants.js';
+
+export const SEQUENCE_DIM = 'sequence_length';
+export const BATCH_DIM = 'batch_size';
+
+/** Ops through which an axis of the output is the same axis of input 0. */
+const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity']);
+
+type AxisNames = Map<number, string>;
+
+/**
+ * Declares the time axis (and the batch axis, when nothing else fixes it) of the tensors
+ * feeding each cell as symbolic, from the cell back to the graph input, so that the
+ * converted model accepts any sequence length and batch size.
+ */
+export function relaxSequenceShapes(model: Model, cells: readonly CellDescription[]): void {
+  const graphInputs = new Set(model.graph.inputs);
+  for (const cell of cells) {
+    const states = [cell.initialHidden, cell.initialCell];
+    const batchIsFree = states.every((s) => s.kind === 'zeros' || !constantOf(s.value));
+    const axes: AxisNames = new Map([[cell.batchFirst ? 1 : 0, SEQUENCE_DIM]]);
+    if (batchIsFree) axes.set(cell.batchFirst ? 0 : 1, BATCH_DIM);
+    relaxBack(cell.input, axes, graphInputs);
+    if (batchIsFree) {
+      for (const s of states) if (s.kind === 'value') relaxBack(s.value, new Map([[0, BATCH_DIM]]), graphInputs);
+    }
+  }
+}
+
+function relaxBack(start: Value, startAxes: AxisNames, graphInputs: Set<Value>): void {
+  let value: Value | null = start;
+  let axes = startAxes;
+  while (value) {
+    relax(value, axes);
+    const producer: Value['producer'] = value.producer;
+    if (!producer) return;
+    if (SAME_AXES.has(producer.opType)) {
+      value = producer.input(0);
+    } else if (producer.opType === 'Gather' && isScalarGatherOnAxis0(producer)) {
+      axes = new Map([...axes].map(([axis, name]) => [axis + 1, name]));
+      value = producer.input(0);
+    } else {
+      return;
+    }
+    if (value && !value.producer && !graphInputs.has(value)) return;
+  }
+}
+
+function isScalarGatherOnAxis0(node: NonNullable<Value['producer']>): boolean {
+  const axis = node.attribute('axis')?.value;
+  const index = constantOf(node.input(1));
+  return (axis === undefined || (axis.kind === 'int' && axis.value === 0n)) && index?.dims.length === 0;
+}
+
+function relax(value: Value, axes: AxisNames): void {
+  const type = value.info.type;
+  if (!type || type.kind !== 'tensor' || !type.shape) return;
+  const shape: Dim[] = type.shape.map((dim, axis) => (axes.has(axis) ? { param: axes.get(axis)! } : dim));
+  value.info = { ...value.info, type: { ...type, shape } };
+}

@@ -1,0 +1,25 @@
+import type { Value } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { NameAuthority } from '../ir/names.js';
+import { Tape } from '../ir/tape.js';
+import { buildCellScan, type Layout } from '../build/scan.js';
+import type { CellDescription } from '../recognize/description.js';
+import { pruneOrphans } from '../ir/cleanup.js';
+
+/**
+ * Swaps one recognised cell for its Scan: the cell is detached from its inputs, the Scan is
+ * written between the same boundary tensors, and whatever only fed the cell (its weight
+ * chains, its parameters) is pruned.
+ */
+export function replaceCell(model: Model, cell: CellDescription, names: NameAuthority, layout: Layout): void {
+  const graph = model.graph;
+  const formerInputs = cell.node.inputs.filter((v): v is Value => v !== null);
+  const prefix = cell.node.name || `qlstm_cell${cell.index}`;
+  graph.nodes.splice(graph.nodes.indexOf(cell.node), 1);
+  cell.node.detach();
+
+  const tape = new Tape(names, prefix);
+  buildCellScan(cell, tape, names, layout);
+  tape.commitTo(graph);
+  pruneOrphans(graph, formerInputs);
+}
