@@ -10,6 +10,11 @@ import { dropUnusedDomains } from './surgery/domains.js';
 import { relaxSequenceShapes } from './surgery/dynamic-shapes.js';
 import { removeInitializersFromInputs } from './surgery/graph-inputs.js';
 import { replaceCell } from './surgery/replace-cell.js';
+import { CELLS_METADATA_KEY, summarizeCell, type CellSummary } from './describe.js';
+import { decodeModelProto } from './onnx/codec.js';
+import { exportModel } from './onnx/export.js';
+import { loadExternalData } from './onnx/external-data.js';
+import { importModel } from './onnx/import.js';
 
 export const MIN_OPSET = 13;
 
@@ -64,7 +69,23 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   for (const { description, layout } of plan) replaceCell(model, description, names, layout);
   removeUnusedInitializers(model.graph);
   dropUnusedDomains(model, CELL_DOMAINS);
-  relaxSequenceShapes(model, cells);
+  relaxSequenceShapes(cells);
   toposort(model.graph);
+  model.setMetadata(CELLS_METADATA_KEY, JSON.stringify(plan.map((c) => summarizeCell(c.description, c.layout))));
   return { model, cells: plan };
+}
+
+/**
+ * The library's front door: ONNX bytes in, converted ONNX bytes out. `source` names the
+ * model in messages; `baseDir` is where its external data lives, if it has any.
+ */
+export function convert(bytes: Uint8Array, options: ConvertOptions & { source?: string; baseDir?: string } = {}): {
+  bytes: Uint8Array;
+  cells: CellSummary[];
+} {
+  const source = options.source ?? 'model';
+  const model = importModel(decodeModelProto(bytes, source), source);
+  if (options.baseDir !== undefined) loadExternalData(model, options.baseDir);
+  const result = convertModel(model, options);
+  return { bytes: exportModel(model), cells: result.cells.map((c) => summarizeCell(c.description, c.layout)) };
 }

@@ -2,9 +2,9 @@ import { attr } from '../ir/attribute.js';
 import type { Value } from '../ir/graph.js';
 import type { Tape } from '../ir/tape.js';
 import { Tensor } from '../ir/tensor.js';
-import type { CellDescription, Gate } from '../recognize/description.js';
+import { GATE_QUANTIZERS, type CellDescription, type Gate } from '../recognize/description.js';
 import type { Gates } from './cell-update.js';
-import { ACC_QUANTIZER, ACTIVATION, ACTIVATION_QUANTIZER } from './gate-quantizers.js';
+import { ACTIVATION } from './gate-quantizers.js';
 import { canShareQdq, groupedQdqOperands, qdqOperands, quantDequant } from './qdq.js';
 import { canStack, dequantizedWeights } from './weights.js';
 
@@ -60,8 +60,8 @@ export function fusedGates(tape: Tape, cell: CellDescription, weights: FusedWeig
   }
 
   const sigmoidGates = order.slice(0, -1);
-  const accQuantizers = order.map((g) => q[ACC_QUANTIZER[g]]);
-  const sigmoidQuantizers = sigmoidGates.map((g) => q[ACTIVATION_QUANTIZER[g]]);
+  const accQuantizers = order.map((g) => q[GATE_QUANTIZERS[g].acc]);
+  const sigmoidQuantizers = sigmoidGates.map((g) => q[GATE_QUANTIZERS[g].activation]);
   const result: Partial<Record<Gate, Value>> = {};
 
   if (canShareQdq(accQuantizers) && canShareQdq(sigmoidQuantizers)) {
@@ -76,9 +76,9 @@ export function fusedGates(tape: Tape, cell: CellDescription, weights: FusedWeig
     // Quantizers of different types or ranges: one block per gate after the shared products.
     split(pre, order.map(() => H), 'split_gates').forEach((v, k) => {
       const g = order[k]!;
-      const acc = quantDequant(tape, v, qdqOperands(tape, `${g}_acc_quant`, q[ACC_QUANTIZER[g]]), `${g}_acc_quant`);
+      const acc = quantDequant(tape, v, qdqOperands(tape, `${g}_acc_quant`, q[GATE_QUANTIZERS[g].acc]), `${g}_acc_quant`);
       const activated = tape.op(ACTIVATION[g], [acc], [], `${g}_${ACTIVATION[g].toLowerCase()}`);
-      result[g] = quantDequant(tape, activated, qdqOperands(tape, `${g}_activation_quant`, q[ACTIVATION_QUANTIZER[g]]), `${g}_activation_quant`);
+      result[g] = quantDequant(tape, activated, qdqOperands(tape, `${g}_activation_quant`, q[GATE_QUANTIZERS[g].activation]), `${g}_activation_quant`);
     });
   }
   return { input: result.input!, cell: result.cell!, output: result.output!, ...(result.forget ? { forget: result.forget } : {}) };

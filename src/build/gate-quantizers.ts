@@ -1,19 +1,4 @@
-import type { Gate, QuantizerName } from '../recognize/description.js';
-
-/** Which quantizer follows each gate's accumulation, and which its activation. */
-export const ACC_QUANTIZER: Record<Gate, QuantizerName> = {
-  input: 'input_acc',
-  forget: 'forget_acc',
-  cell: 'cell_acc',
-  output: 'output_acc',
-};
-
-export const ACTIVATION_QUANTIZER: Record<Gate, QuantizerName> = {
-  input: 'input_sigmoid',
-  forget: 'forget_sigmoid',
-  cell: 'cell_tanh',
-  output: 'output_sigmoid',
-};
+import type { Gate } from '../recognize/description.js';
 
 export const ACTIVATION: Record<Gate, 'Sigmoid' | 'Tanh'> = {
   input: 'Sigmoid',

@@ -19,6 +19,14 @@ export type QuantizerName = (typeof QUANTIZER_NAMES)[number];
 export const GATES = ['input', 'forget', 'cell', 'output'] as const;
 export type Gate = (typeof GATES)[number];
 
+/** Which quantizer follows each gate's accumulation, and which its activation. */
+export const GATE_QUANTIZERS: Record<Gate, { acc: QuantizerName; activation: QuantizerName }> = {
+  input: { acc: 'input_acc', activation: 'input_sigmoid' },
+  forget: { acc: 'forget_acc', activation: 'forget_sigmoid' },
+  cell: { acc: 'cell_acc', activation: 'cell_tanh' },
+  output: { acc: 'output_acc', activation: 'output_sigmoid' },
+};
+
 export type RoundingMode = 'ROUND';
 
 /**

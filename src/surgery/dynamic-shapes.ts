@@ -1,5 +1,4 @@
 import type { Value } from '../ir/graph.js';
-import type { Model } from '../ir/model.js';
 import type { Dim } from '../ir/type-info.js';
 import type { CellDescription } from '../recognize/description.js';
 import { constantOf } from '../recognize/constants.js';
@@ -10,32 +9,38 @@ export const BATCH_DIM = 'batch_size';
 /** Ops through which an axis of the output is the same axis of input 0. */
 const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity']);
 
-type AxisNames = Map<number, string>;
+/** Axis index -> symbolic name, for one value. */
+export type AxisNames = Map<number, string>;
 
 /**
- * Declares the time axis (and the batch axis, when nothing else fixes it) of the tensors
- * feeding each cell as symbolic, from the cell back to the graph input, so that the
- * converted model accepts any sequence length and batch size.
+ * The values from each cell's inputs back to the graph inputs whose time axis (and batch
+ * axis, when nothing else fixes the batch) a conversion can leave free, with those axes.
  */
-export function relaxSequenceShapes(model: Model, cells: readonly CellDescription[]): void {
-  const graphInputs = new Set(model.graph.inputs);
+export function sequenceAxes(cells: readonly CellDescription[]): Map<Value, AxisNames> {
+  const found = new Map<Value, AxisNames>();
   for (const cell of cells) {
     const states = [cell.initialHidden, cell.initialCell];
     const batchIsFree = states.every((s) => s.kind === 'zeros' || !constantOf(s.value));
     const axes: AxisNames = new Map([[cell.batchFirst ? 1 : 0, SEQUENCE_DIM]]);
     if (batchIsFree) axes.set(cell.batchFirst ? 0 : 1, BATCH_DIM);
-    relaxBack(cell.input, axes, graphInputs);
+    traceBack(cell.input, axes, found);
     if (batchIsFree) {
-      for (const s of states) if (s.kind === 'value') relaxBack(s.value, new Map([[0, BATCH_DIM]]), graphInputs);
+      for (const s of states) if (s.kind === 'value') traceBack(s.value, new Map([[0, BATCH_DIM]]), found);
     }
   }
+  return found;
 }
 
-function relaxBack(start: Value, startAxes: AxisNames, graphInputs: Set<Value>): void {
+/** Declares those axes symbolic, so the converted model accepts any sequence length and batch. */
+export function relaxSequenceShapes(cells: readonly CellDescription[]): void {
+  for (const [value, axes] of sequenceAxes(cells)) relax(value, axes);
+}
+
+function traceBack(start: Value, startAxes: AxisNames, found: Map<Value, AxisNames>): void {
   let value: Value | null = start;
   let axes = startAxes;
   while (value) {
-    relax(value, axes);
+    found.set(value, new Map([...(found.get(value) ?? []), ...axes]));
     const producer: Value['producer'] = value.producer;
     if (!producer) return;
     if (SAME_AXES.has(producer.opType)) {
@@ -46,7 +51,7 @@ function relaxBack(start: Value, startAxes: AxisNames, graphInputs: Set<Value>):
     } else {
       return;
     }
-    if (value && !value.producer && !graphInputs.has(value)) return;
+    if (value?.constant) return;
   }
 }
 

@@ -1,0 +1,77 @@
+import { cellSummariesOf, type CellSummary } from '../../describe.js';
+import { dataTypeName } from '../../ir/data-type.js';
+import type { Value } from '../../ir/graph.js';
+import type { Model } from '../../ir/model.js';
+import { describeShape } from '../../ir/type-info.js';
+import { readModel } from '../../onnx/files.js';
+import { QUANTIZER_NAMES } from '../../recognize/description.js';
+import { json, style, type Output } from '../output.js';
+
+export interface InspectCommandOptions {
+  model: string;
+  json: boolean;
+}
+
+export interface ModelDescription {
+  model: string;
+  kind: 'brevitas-export' | 'converted' | 'onnx';
+  opsets: { domain: string; version: number }[];
+  inputs: { name: string; type: string; shape: (number | string | null)[] | null }[];
+  outputs: { name: string; type: string; shape: (number | string | null)[] | null }[];
+  cells: CellSummary[];
+}
+
+export function describeModel(model: Model): ModelDescription {
+  const { cells, converted } = cellSummariesOf(model);
+  const initializers = new Set(model.graph.initializers);
+  const port = (v: Value) => {
+    const t = v.info.type;
+    const tensor = t?.kind === 'tensor' ? t : undefined;
+    return {
+      name: v.name,
+      type: tensor?.elemType !== undefined ? dataTypeName(tensor.elemType) : 'unknown',
+      shape: tensor?.shape ? tensor.shape.map((d) => d.value ?? d.param ?? null) : null,
+    };
+  };
+  return {
+    model: model.source,
+    kind: converted ? 'converted' : cells.length ? 'brevitas-export' : 'onnx',
+    opsets: model.opsetImports.map((o) => ({ domain: o.domain || 'ai.onnx', version: Number(o.version ?? 0) })),
+    inputs: model.graph.inputs.filter((v) => !initializers.has(v)).map(port),
+    outputs: model.graph.outputs.map(port),
+    cells,
+  };
+}
+
+export async function inspectCommand(options: InspectCommandOptions, io: Output): Promise<number> {
+  const model = readModel(options.model);
+  const description = describeModel(model);
+  if (options.json) {
+    io.out(json(description));
+    return 0;
+  }
+  const kind = { 'brevitas-export': 'Brevitas export', converted: 'converted by qlstm', onnx: 'ONNX model without LSTM cells' }[description.kind];
+  const lines = [`${style.strong(options.model)}: ${kind}; opsets ${description.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`];
+  for (const v of model.graph.inputs.filter((v) => !model.graph.initializers.includes(v))) lines.push(`  input  ${v.name}: ${describeShape(v.info.type)}`);
+  for (const v of model.graph.outputs) lines.push(`  output ${v.name}: ${describeShape(v.info.type)}`);
+  for (const cell of description.cells) lines.push(...describeCell(cell));
+  io.out(lines.join('\n'));
+  return 0;
+}
+
+function describeCell(c: CellSummary): string[] {
+  const w = c.weights;
+  const lines = [
+    `  cell ${style.strong(c.name)} [${c.flavour}${c.layout ? `, ${c.layout} layout` : ''}]`,
+    `    input ${c.inputSize}, hidden ${c.hiddenSize}, ${c.direction}, ${c.batchFirst ? 'batch-first' : 'time-first'}, ${c.cifg ? 'CIFG' : 'no CIFG'}, ${c.bias ? 'bias' : 'no bias'}, initial state ${c.initialState}`,
+    `    weights: ${w.bits}-bit ${w.signed ? 'signed' : 'unsigned'}${w.narrow ? ' narrow' : ''}, ${w.granularity}`,
+  ];
+  const header = ['quantizer', 'scale', 'zero point', 'bits', 'signed', 'narrow', 'rounding'];
+  const rows = QUANTIZER_NAMES.map((n) => {
+    const q = c.quantizers[n];
+    return [n, String(q.scale), String(q.zeroPoint), String(q.bits), q.signed ? 'yes' : 'no', q.narrow ? 'yes' : 'no', q.rounding];
+  });
+  const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [header, ...rows]) lines.push('    ' + r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  return lines;
+}

@@ -1,0 +1,24 @@
+/**
+ * qlstm as a library. The core is pure (bytes or IR in, bytes or IR out); the helpers that
+ * touch files are re-exported for convenience.
+ */
+export { convert, convertModel, type ConversionResult, type ConvertOptions, type ConvertedCell } from './convert.js';
+export { cellSummariesOf, summarizeCell, CELLS_METADATA_KEY, type CellSummary, type QuantizerSummary } from './describe.js';
+export { ExitCode, QlstmError, UsageError, InputError, UnsupportedModelError, InternalError, type ErrorLocation } from './errors.js';
+export type { Layout } from './build/scan.js';
+export { Model } from './ir/model.js';
+export { Graph, Node, Value } from './ir/graph.js';
+export { Tensor } from './ir/tensor.js';
+export { decodeModelProto } from './onnx/codec.js';
+export { importModel } from './onnx/import.js';
+export { exportModel } from './onnx/export.js';
+export { readModel, writeFileAtomic } from './onnx/files.js';
+export { recognizeCells } from './recognize/cell.js';
+export type { CellDescription, Quantizer, QuantizedWeight } from './recognize/description.js';
+export { runReferenceCell, type ReferenceCell } from './reference/lstm-cell.js';
+export { referenceCellOf } from './reference/from-description.js';
+export { parseNpy, formatNpy, type NdArray } from './run/npy.js';
+export { openSession, OPTIMIZATION_LEVELS, type OptimizationLevel } from './run/session.js';
+export { verifyAgainstGoldens } from './verify/golden.js';
+export { verifyAgainstReference } from './verify/reference-mode.js';
+export type { VerifyReport } from './verify/report.js';

@@ -1,0 +1,50 @@
+import { UsageError } from '../errors.js';
+import type { Model } from '../ir/model.js';
+import type { CellDescription } from '../recognize/description.js';
+import type { NdArray } from '../run/npy.js';
+import { BATCH_DIM, SEQUENCE_DIM, sequenceAxes } from '../surgery/dynamic-shapes.js';
+
+/** mulberry32: a small, fast, seeded generator; the same seed always gives the same inputs. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface RandomInputOptions {
+  seed: number;
+  sequenceLength?: number;
+  batch?: number;
+}
+
+/**
+ * Uniform values in [-1, 1) for every real graph input of `model`, shaped as declared, with
+ * the time and batch axes of inputs that feed the cells set by the options when given.
+ */
+export function randomInputs(model: Model, cells: readonly CellDescription[], options: RandomInputOptions): Map<string, NdArray> {
+  const next = generator(options.seed);
+  const axes = sequenceAxes(cells);
+  const initializers = new Set(model.graph.initializers);
+  const result = new Map<string, NdArray>();
+  for (const input of model.graph.inputs.filter((v) => !initializers.has(v))) {
+    const type = input.info.type;
+    if (type?.kind !== 'tensor' || !type.shape) throw new UsageError(`graph input "${input.name}" has no declared shape; pass --inputs`);
+    const named = axes.get(input);
+    const shape = type.shape.map((dim, axis) => {
+      const role = named?.get(axis);
+      const override = role === SEQUENCE_DIM ? options.sequenceLength : role === BATCH_DIM ? options.batch : undefined;
+      const size = override ?? dim.value;
+      if (size === undefined) throw new UsageError(`graph input "${input.name}" has axis ${axis} of unknown size; pass --inputs`);
+      return size;
+    });
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = next() * 2 - 1;
+    result.set(input.name, { shape, data });
+  }
+  return result;
+}
