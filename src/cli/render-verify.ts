@@ -54,10 +54,16 @@ export function renderVerifyReport(report: VerifyReport): string {
   const against = report.mode === 'golden' ? 'expected outputs' : `the reference cell on ${report.original}'s parameters`;
   lines.push(`verify ${report.model} against ${against}; tolerance ${report.tolerance.lsb} LSB${report.tolerance.abs ? `, ${report.tolerance.abs} absolute` : ''}`);
   const rows = [['output', 'shape', 'level', 'exact', 'max LSB', 'max abs', '']];
-  for (const level of report.levels) for (const o of level.outputs) rows.push(row(level.level, o));
+  const names = report.levels[0]?.outputs.map((o) => o.name) ?? [];
+  for (const name of names) {
+    const perLevel = report.levels.map((l) => ({ level: l.level, output: l.outputs.find((o) => o.name === name)! }));
+    const first = perLevel[0]!.output;
+    const alike = perLevel.every(({ output: o }) => o.exact === first.exact && o.maxErrorLsb === first.maxErrorLsb && o.maxErrorAbs === first.maxErrorAbs && o.passed === first.passed);
+    if (alike) rows.push(row(perLevel.length > 1 ? `all ${perLevel.length} levels` : perLevel[0]!.level, first));
+    else for (const p of perLevel) rows.push(row(p.level, p.output));
+  }
   lines.push(...table(rows));
 
-  const names = report.levels[0]?.outputs.map((o) => o.name) ?? [];
   for (const name of names) {
     const perLevel = report.levels.map((l) => ({ level: l.level, output: l.outputs.find((o) => o.name === name)! }));
     const worst = perLevel.reduce((a, b) => ((b.output.maxErrorLsb ?? b.output.maxErrorAbs) > (a.output.maxErrorLsb ?? a.output.maxErrorAbs) ? b : a));
