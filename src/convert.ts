@@ -4,7 +4,9 @@ import type { Layout } from './build/scan.js';
 import { removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
-import { CELL_DOMAINS, CELL_OP, recognizeCells } from './recognize/cell.js';
+import { CELL_DOMAINS, CELL_OP, isCellNode, recognizeCells } from './recognize/cell.js';
+import { isQuantNode, lowerQuantNode, planQuantLowering, QUANT_DOMAIN, type QuantPlan } from './lower/quant-node.js';
+import { Tape } from './ir/tape.js';
 import type { CellDescription } from './recognize/description.js';
 import { dropUnusedDomains } from './surgery/domains.js';
 import { relaxSequenceShapes } from './surgery/dynamic-shapes.js';
@@ -37,6 +39,7 @@ export interface ConversionResult {
  * recognised and checked before anything changes: on error the model is untouched.
  */
 export function convertModel(model: Model, options: ConvertOptions = {}): ConversionResult {
+  const quantPlans = model.graph.nodes.filter(isQuantNode).map((node) => planQuantLowering(model.source, node));
   const cells = recognizeCells(model);
   if (cells.length === 0) {
     throw new UnsupportedModelError(`has no ${CELL_OP} node (domains ${CELL_DOMAINS.join(', ')}): nothing to convert`, {
@@ -50,7 +53,7 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
       { file: model.source },
     );
   }
-  const foreign = model.graph.nodes.filter((n) => n.domain !== '' && n.domain !== 'ai.onnx' && !cells.some((c) => c.node === n));
+  const foreign = model.graph.nodes.filter((n) => n.domain !== '' && n.domain !== 'ai.onnx' && !isCellNode(n) && !isQuantNode(n));
   if (foreign.length) {
     const list = foreign.slice(0, 3).map((n) => `${n.label()} (${n.domain}::${n.opType})`).join(', ');
     throw new UnsupportedModelError(
@@ -67,8 +70,10 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   const names = new NameAuthority(model);
   removeInitializersFromInputs(model.graph);
   for (const { description, layout } of plan) replaceCell(model, description, names, layout);
+  // Quant nodes that fed only the cells' weights went with them; the others become QDQ.
+  for (const quant of quantPlans.filter((p) => model.graph.nodes.includes(p.node))) lowerInPlace(model, quant, names);
   removeUnusedInitializers(model.graph);
-  dropUnusedDomains(model, CELL_DOMAINS);
+  dropUnusedDomains(model, [...CELL_DOMAINS, QUANT_DOMAIN]);
   relaxSequenceShapes(cells);
   toposort(model.graph);
   model.setMetadata(CELLS_METADATA_KEY, JSON.stringify(plan.map((c) => summarizeCell(c.description, c.layout))));
@@ -88,4 +93,12 @@ export function convert(bytes: Uint8Array, options: ConvertOptions & { source?: 
   if (options.baseDir !== undefined) loadExternalData(model, options.baseDir);
   const result = convertModel(model, options);
   return { bytes: exportModel(model), cells: result.cells.map((c) => summarizeCell(c.description, c.layout)) };
+}
+
+function lowerInPlace(model: Model, plan: QuantPlan, names: NameAuthority): void {
+  const graph = model.graph;
+  graph.nodes.splice(graph.nodes.indexOf(plan.node), 1);
+  const tape = new Tape(names, plan.node.name || 'Quant');
+  lowerQuantNode(plan, tape);
+  tape.commitTo(graph);
 }

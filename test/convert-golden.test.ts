@@ -5,17 +5,17 @@ import { convertModel } from '../src/convert.js';
 import { exportModel } from '../src/onnx/export.js';
 import { readModel } from '../src/onnx/files.js';
 import { OPTIMIZATION_LEVELS } from '../src/run/session.js';
-import { corpusCases, describeDifference, difference, QCDQ_FLAVOURS, runModel } from './helpers/corpus.js';
+import { ALL_FLAVOURS, corpusCases, describeDifference, difference, runModel } from './helpers/corpus.js';
 
 /** The classifier's float logits differ from PyTorch only by the head Gemm's rounding. */
 const LOGIT_TOLERANCE = 1e-6;
 
-// Every corpus case, both QCDQ flavours, both layouts, every onnxruntime optimization level:
+// Every corpus case, all three export flavours, both layouts, every onnxruntime optimization level:
 // the converted model must reproduce Brevitas' outputs exactly.
 for (const layout of LAYOUTS) {
   describe(`convert --layout ${layout} reproduces the Brevitas goldens`, () => {
     for (const c of corpusCases()) {
-      for (const flavour of QCDQ_FLAVOURS) {
+      for (const flavour of ALL_FLAVOURS) {
         it(`${c.name} (${flavour})`, async () => {
           const model = readModel(c.file(flavour));
           convertModel(model, { layout });

@@ -7,7 +7,7 @@ import { readModel } from '../src/onnx/files.js';
 import { constantOf } from '../src/recognize/constants.js';
 import { QUANTIZER_NAMES } from '../src/recognize/description.js';
 import { qlstm, temporaryDir } from './helpers/cli.js';
-import { corpusCases, QCDQ_FLAVOURS } from './helpers/corpus.js';
+import { ALL_FLAVOURS, corpusCases } from './helpers/corpus.js';
 
 const dir = temporaryDir('inspect');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -82,7 +82,7 @@ function scalesInExport(file: string): number[][] {
 
 describe('inspect --json describes each fixture as the corpus does', () => {
   for (const c of corpusCases()) {
-    for (const flavour of QCDQ_FLAVOURS) {
+    for (const flavour of ALL_FLAVOURS) {
       it(`${c.name} (${flavour}): the export, then its conversion`, async () => {
         const file = c.file(flavour);
         const exported = JSON.parse((await qlstm('inspect', file, '--json')).stdout);

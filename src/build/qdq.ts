@@ -3,17 +3,7 @@ import type { Value } from '../ir/graph.js';
 import type { Tape } from '../ir/tape.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Quantizer } from '../recognize/description.js';
-
-/** The integer type QuantizeLinear stores a quantizer in, and that type's range. */
-export function storageOf(q: Pick<Quantizer, 'signed'>): { signed: boolean; min: number; max: number } {
-  return q.signed ? { signed: true, min: -128, max: 127 } : { signed: false, min: 0, max: 255 };
-}
-
-/** Clip bounds for a quantizer, or none when its range is the whole int8/uint8 range. */
-export function clipRange(q: Pick<Quantizer, 'signed' | 'min' | 'max'>): { min: number; max: number } | undefined {
-  const storage = storageOf(q);
-  return q.min > storage.min || q.max < storage.max ? { min: q.min, max: q.max } : undefined;
-}
+import { clipRange } from '../quant/range.js';
 
 function integerTensor(signed: boolean, dims: number[], values: ArrayLike<number>): Tensor {
   return signed ? Tensor.int8(dims, Array.from(values)) : Tensor.uint8(dims, Array.from(values));

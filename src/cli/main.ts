@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 export async function main(argv: readonly string[], io: Output = processOutput, env = process.env): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let debug = env.QLSTM_DEBUG === '1';
+  if (env.NO_COLOR) chalk.level = 0; // https://no-color.org
   const program = buildProgram(io, (code) => (exitCode = code), (on) => (debug ||= on));
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -74,7 +74,7 @@ export function recognizeCell(model: Model, node: Node, index: number): CellDesc
   return {
     node,
     index,
-    flavour: flavourOf(node, inputWeights.input.chain.quantize !== undefined),
+    flavour: flavourOf(node, inputWeights.input.fromFloat),
     inputSize,
     hiddenSize,
     batchFirst: flag(node, 'batch_first', base, false),

@@ -4,18 +4,10 @@ import type { Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { constantOf } from './constants.js';
 import type { Quantizer, RoundingMode } from './description.js';
+import { integerRange } from '../quant/range.js';
 
 export const MIN_BITS = 2;
 export const MAX_BITS = 8;
-
-/** The integer range of a quantizer, as Brevitas defines it. */
-export function integerRange(bitWidth: number, signed: boolean, narrow: boolean): { min: number; max: number } {
-  if (signed) {
-    const half = 2 ** (bitWidth - 1);
-    return { min: narrow ? -half + 1 : -half, max: half - 1 };
-  }
-  return { min: 0, max: narrow ? 2 ** bitWidth - 2 : 2 ** bitWidth - 1 };
-}
 
 /** Reads a constant input and describes precisely why not when it cannot. */
 export function constantInput(node: Node, index: number, at: ErrorLocation): Tensor {

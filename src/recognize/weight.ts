@@ -1,7 +1,8 @@
 import { UnsupportedModelError, type ErrorLocation } from '../errors.js';
 import { DataType, dataTypeName } from '../ir/data-type.js';
 import type { Node, Value } from '../ir/graph.js';
-import { quantizeToInteger } from '../quant/rounding.js';
+import { quantizeToInteger, roundHalfEven } from '../quant/rounding.js';
+import { isQuantNode, planQuantLowering } from '../lower/quant-node.js';
 import { constantOf } from './constants.js';
 import type { QuantizedWeight } from './description.js';
 import { checkScale } from './quantizer.js';
@@ -18,7 +19,9 @@ interface Chain {
  * Follows a weight input of the cell back through `DequantizeLinear <- [Clip] <-
  * [QuantizeLinear] <- initializer` and returns the integer weight it denotes.
  */
-export function readQuantizedWeight(value: Value | null, at: ErrorLocation): QuantizedWeight & { chain: Chain } {
+export function readQuantizedWeight(value: Value | null, at: ErrorLocation): QuantizedWeight & { fromFloat: boolean } {
+  const producer = value?.producer;
+  if (producer && isQuantNode(producer)) return readQuantNodeWeight(producer, at);
   const chain = findChain(value, at);
   const dq = chain.dequantize;
   const here = (node: Node, role: string): ErrorLocation => ({ file: at.file, node: node.name ?? node.opType, opType: node.opType, role });
@@ -73,7 +76,45 @@ export function readQuantizedWeight(value: Value | null, at: ErrorLocation): Qua
     max,
     bitWidth: bitsFor(min, max, signed),
     sourceName: chain.source.name,
-    chain,
+    fromFloat: chain.quantize !== undefined,
+  };
+}
+
+/** A float weight through a qonnx Quant node: clamp(round(w / scale + zp), min, max). */
+function readQuantNodeWeight(node: Node, at: ErrorLocation): QuantizedWeight & { fromFloat: boolean } {
+  const plan = planQuantLowering(at.file ?? 'model', node);
+  const source = node.input(0)!;
+  const tensor = constantOf(source);
+  if (!tensor || tensor.dims.length !== 2) {
+    throw new UnsupportedModelError(`weight quantized by Quant node ${node.label()} is not a constant matrix`, at);
+  }
+  const [rows, cols] = tensor.dims as [number, number];
+  if (plan.axis !== undefined && (plan.axis !== 0 || plan.scale.length !== rows)) {
+    throw new UnsupportedModelError(`per-channel scale along axis ${plan.axis}; qlstm supports one scale per output row (axis 0)`, at);
+  }
+  const floats = tensor.float32(at);
+  const values = new Int32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const p = plan.scale.length === 1 ? 0 : r;
+    for (let c = 0; c < cols; c++) {
+      const w = floats[r * cols + c]!;
+      if (Number.isNaN(w)) throw new UnsupportedModelError(`weight "${source.name}" holds NaN`, at);
+      const q = roundHalfEven(Math.fround(Math.fround(w / plan.scale[p]!) + plan.zeroPoint[p]!));
+      values[r * cols + c] = Math.min(plan.max, Math.max(plan.min, q));
+    }
+  }
+  return {
+    rows,
+    cols,
+    values,
+    scale: plan.scale,
+    zeroPoint: plan.zeroPoint,
+    signed: plan.signed,
+    min: plan.min,
+    max: plan.max,
+    bitWidth: bitsFor(plan.min, plan.max, plan.signed),
+    sourceName: source.name,
+    fromFloat: true,
   };
 }
 

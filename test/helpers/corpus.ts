@@ -9,7 +9,6 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CORPUS = path.join(ROOT, 'fixtures', 'brevitas-corpus');
 
 export type Flavour = 'qcdq' | 'qcdq-int' | 'qonnx';
-export const QCDQ_FLAVOURS: readonly Flavour[] = ['qcdq', 'qcdq-int'];
 export const ALL_FLAVOURS: readonly Flavour[] = ['qcdq', 'qcdq-int', 'qonnx'];
 
 interface CaseMeta {
