@@ -1,7 +1,7 @@
-import { UnsupportedModelError } from './errors.js';
+import { InputError, UnsupportedModelError } from './errors.js';
 import { canFuse } from './build/body-fused.js';
 import type { Layout } from './build/scan.js';
-import { removeUnusedInitializers, toposort } from './ir/cleanup.js';
+import { findCycle, removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
 import { CELL_DOMAINS, CELL_OP, isCellNode, recognizeCells } from './recognize/cell.js';
@@ -39,6 +39,8 @@ export interface ConversionResult {
  * recognised and checked before anything changes: on error the model is untouched.
  */
 export function convertModel(model: Model, options: ConvertOptions = {}): ConversionResult {
+  const cycle = findCycle(model.graph);
+  if (cycle) throw new InputError(`the graph has a cycle through node ${cycle.label()}`, { file: model.source });
   const quantPlans = model.graph.nodes.filter(isQuantNode).map((node) => planQuantLowering(model.source, node));
   const cells = recognizeCells(model);
   if (cells.length === 0) {

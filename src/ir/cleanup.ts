@@ -46,6 +46,29 @@ function readValues(graph: Graph): Set<Value> {
  * nodes already in order keep their relative order, and new nodes land where first needed.
  */
 export function toposort(graph: Graph): void {
+  const cycle = findCycle(graph);
+  if (cycle) throw new InternalError(`the graph has a cycle through node ${cycle.label()}`);
+  graph.nodes = sortedNodes(graph);
+}
+
+/** A node on a cycle of the graph, or undefined when it has none. */
+export function findCycle(graph: Graph): Node | undefined {
+  try {
+    sortedNodes(graph);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CycleFound) return error.node;
+    throw error;
+  }
+}
+
+class CycleFound extends Error {
+  constructor(readonly node: Node) {
+    super('cycle');
+  }
+}
+
+function sortedNodes(graph: Graph): Node[] {
   const inGraph = new Set(graph.nodes);
   const state = new Map<Node, 'visiting' | 'done'>();
   const sorted: Node[] = [];
@@ -58,7 +81,7 @@ export function toposort(graph: Graph): void {
       if (frame.next < frame.deps.length) {
         const dep = frame.deps[frame.next++]!;
         const seen = state.get(dep);
-        if (seen === 'visiting') throw new InternalError(`the graph has a cycle through node ${dep.label()}`);
+        if (seen === 'visiting') throw new CycleFound(dep);
         if (seen === undefined) {
           state.set(dep, 'visiting');
           stack.push({ node: dep, deps: dependencies(dep, inGraph), next: 0 });
@@ -70,7 +93,7 @@ export function toposort(graph: Graph): void {
       stack.pop();
     }
   }
-  graph.nodes = sorted;
+  return sorted;
 }
 
 function dependencies(node: Node, inGraph: Set<Node>): Node[] {

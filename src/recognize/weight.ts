@@ -44,24 +44,25 @@ export function readQuantizedWeight(value: Value | null, at: ErrorLocation): Qua
     max = Math.min(max, bounds.max);
   }
 
-  const integers = new Int32Array(rows * cols);
+  // The stored values are read (and checked against the shape) before anything is allocated.
+  const stored = chain.quantize ? sourceTensor.float32(here(chain.quantize, 'input 0')) : sourceTensor.numbers(here(dq, 'input 0'));
+  const integers = new Int32Array(stored.length);
   if (chain.quantize) {
     const q = dequantizeParams(chain.quantize, rows, here);
     if (!sameParameters(q, params)) {
       throw new UnsupportedModelError('QuantizeLinear and DequantizeLinear of this weight use different scales or zero points', here(chain.quantize, 'scale'));
     }
-    const floats = sourceTensor.float32(here(chain.quantize, 'input 0'));
     const [qmin, qmax] = signed ? [-128, 127] : [0, 255];
     for (let r = 0; r < rows; r++) {
       const p = params.scale.length === 1 ? 0 : r;
       for (let c = 0; c < cols; c++) {
-        const w = floats[r * cols + c]!;
+        const w = stored[r * cols + c]!;
         if (Number.isNaN(w)) throw new UnsupportedModelError(`weight "${chain.source.name}" holds NaN`, at);
         integers[r * cols + c] = quantizeToInteger(w, params.scale[p]!, params.zeroPoint[p]!, qmin, qmax);
       }
     }
   } else {
-    integers.set(sourceTensor.numbers(here(dq, 'input 0')));
+    integers.set(stored);
   }
   for (let i = 0; i < integers.length; i++) integers[i] = Math.min(max, Math.max(min, integers[i]!));
 

@@ -27,6 +27,9 @@ export async function openSession(bytes: Uint8Array, options: SessionOptions = {
     session = await ort.InferenceSession.create(bytes, {
       graphOptimizationLevel: options.level ?? 'all',
       executionProviders: ['cpu'],
+      // onnxruntime's own log lines would break qlstm's one-line errors; its failures still
+      // arrive as exceptions, with their message.
+      logSeverityLevel: 3,
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
     });
   } catch (error) {

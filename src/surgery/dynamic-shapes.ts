@@ -39,7 +39,9 @@ export function relaxSequenceShapes(cells: readonly CellDescription[]): void {
 function traceBack(start: Value, startAxes: AxisNames, found: Map<Value, AxisNames>): void {
   let value: Value | null = start;
   let axes = startAxes;
-  while (value) {
+  const seen = new Set<Value>();
+  while (value && !seen.has(value)) {
+    seen.add(value);
     found.set(value, new Map([...(found.get(value) ?? []), ...axes]));
     const producer: Value['producer'] = value.producer;
     if (!producer) return;

@@ -4,6 +4,8 @@ import type { CellDescription } from '../recognize/description.js';
 import type { NdArray } from '../run/npy.js';
 import { BATCH_DIM, SEQUENCE_DIM, sequenceAxes } from '../surgery/dynamic-shapes.js';
 
+const MAX_RANDOM_ELEMENTS = 2 ** 28;
+
 /** mulberry32: a small, fast, seeded generator; the same seed always gives the same inputs. */
 function generator(seed: number): () => number {
   let state = seed >>> 0;
@@ -42,7 +44,11 @@ export function randomInputs(model: Model, cells: readonly CellDescription[], op
       if (size === undefined) throw new UsageError(`graph input "${input.name}" has axis ${axis} of unknown size; pass --inputs`);
       return size;
     });
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count > MAX_RANDOM_ELEMENTS) {
+      throw new UsageError(`graph input "${input.name}" of shape [${shape.join(', ')}] is too large for random inputs; pass --inputs`);
+    }
+    const data = new Float32Array(count);
     for (let i = 0; i < data.length; i++) data[i] = next() * 2 - 1;
     result.set(input.name, { shape, data });
   }

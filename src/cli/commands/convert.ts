@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.js';
 import type { Layout } from '../../build/scan.js';
 import { exportModel } from '../../onnx/export.js';
 import { readModel, writeFileAtomic } from '../../onnx/files.js';
+import { assertRuntimeLoads } from '../../run/load-check.js';
 import { formatBytes, json, style, type Output } from '../output.js';
 
 export interface ConvertCommandOptions {
@@ -20,6 +21,7 @@ export async function convertCommand(options: ConvertCommandOptions, io: Output)
   const model = readModel(options.input);
   const { cells } = convertModel(model, { layout: options.layout });
   const bytes = exportModel(model);
+  await assertRuntimeLoads(bytes, options.input);
   fs.mkdirSync(path.dirname(path.resolve(options.output)), { recursive: true });
   writeFileAtomic(options.output, bytes);
 
