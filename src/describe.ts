@@ -39,11 +39,12 @@ export function summarizeQuantizer(q: Quantizer): QuantizerSummary {
 function weightSummary(weights: QuantizedWeight[]): CellSummary['weights'] {
   const bits = Math.max(...weights.map((w) => w.bitWidth));
   const first = weights[0]!;
-  const low = first.signed ? -(2 ** (bits - 1)) : 0;
+  // Narrow range drops the most negative code (signed) or the largest one (unsigned).
+  const narrow = first.signed ? weights.every((w) => w.min > -(2 ** (bits - 1))) : weights.every((w) => w.max < 2 ** bits - 1);
   return {
     bits,
     signed: first.signed,
-    narrow: weights.every((w) => w.min > low),
+    narrow,
     granularity: weights.some((w) => w.scale.length > 1) ? 'per-channel' : 'per-tensor',
   };
 }

@@ -9,6 +9,7 @@ import { decodeModelProto } from '../src/onnx/codec.js';
 import { exportModel } from '../src/onnx/export.js';
 import { importModel } from '../src/onnx/import.js';
 import { assertRuntimeLoads } from '../src/run/load-check.js';
+import { seededRandom } from '../src/util/random.js';
 import { corpusCase } from './helpers/corpus.js';
 
 /**
@@ -28,14 +29,7 @@ const BASES = [
 ].map((file) => ({ file, bytes: new Uint8Array(fs.readFileSync(file)) }));
 
 function generator(seed: number): { int(n: number): number; pick<T>(list: readonly T[]): T } {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return { int: (n) => Math.floor(next() * n), pick: (list) => list[Math.floor(next() * list.length)]! };
 }
 

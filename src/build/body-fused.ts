@@ -4,7 +4,7 @@ import type { Tape } from '../ir/tape.js';
 import { Tensor } from '../ir/tensor.js';
 import { GATE_QUANTIZERS, type CellDescription, type Gate } from '../recognize/description.js';
 import type { Gates } from './cell-update.js';
-import { ACTIVATION } from './gate-quantizers.js';
+import { ACTIVATION } from './activations.js';
 import { qdqOperands, quantDequant } from './qdq.js';
 import { canStack, dequantizedWeights } from './weights.js';
 

@@ -1,4 +1,3 @@
-import { DataType } from '../ir/data-type.js';
 import type { Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 
@@ -23,9 +22,4 @@ export function constantOf(value: Value | null): Tensor | undefined {
     default:
       return undefined;
   }
-}
-
-export function isIntegerType(dataType: number): boolean {
-  return dataType === DataType.INT8 || dataType === DataType.UINT8 || dataType === DataType.INT16 ||
-    dataType === DataType.UINT16 || dataType === DataType.INT32 || dataType === DataType.INT64;
 }

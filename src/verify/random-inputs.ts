@@ -3,20 +3,9 @@ import type { Model } from '../ir/model.js';
 import type { CellDescription } from '../recognize/description.js';
 import type { NdArray } from '../run/npy.js';
 import { BATCH_DIM, SEQUENCE_DIM, sequenceAxes } from '../surgery/dynamic-shapes.js';
+import { seededRandom } from '../util/random.js';
 
 const MAX_RANDOM_ELEMENTS = 2 ** 28;
-
-/** mulberry32: a small, fast, seeded generator; the same seed always gives the same inputs. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface RandomInputOptions {
   seed: number;
@@ -29,7 +18,7 @@ export interface RandomInputOptions {
  * the time and batch axes of inputs that feed the cells set by the options when given.
  */
 export function randomInputs(model: Model, cells: readonly CellDescription[], options: RandomInputOptions): Map<string, NdArray> {
-  const next = generator(options.seed);
+  const next = seededRandom(options.seed);
   const axes = sequenceAxes(cells);
   const initializers = new Set(model.graph.initializers);
   const result = new Map<string, NdArray>();
