@@ -13,7 +13,7 @@ import type { QuantizedWeight } from '../recognize/description.js';
 export function dequantizedWeights(tape: Tape, label: string, parts: readonly QuantizedWeight[], transposed = false): Value {
   const cols = parts[0]!.cols;
   const rows = parts.reduce((n, w) => n + w.rows, 0);
-  const integers = new Int32Array(rows * cols);
+  const integers = parts[0]!.signed ? new Int8Array(rows * cols) : new Uint8Array(rows * cols);
   let rowOffset = 0;
   for (const w of parts) {
     for (let r = 0; r < w.rows; r++) {

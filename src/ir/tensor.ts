@@ -54,12 +54,14 @@ export class Tensor {
     return Tensor.fromTyped(DataType.FLOAT, dims, Float32Array.from(values));
   }
 
+  /** An int8 tensor; an Int8Array is used as it is, not copied. */
   static int8(dims: readonly number[], values: ArrayLike<number>): Tensor {
-    return Tensor.fromTyped(DataType.INT8, dims, Int8Array.from(values));
+    return Tensor.fromTyped(DataType.INT8, dims, values instanceof Int8Array ? values : Int8Array.from(values));
   }
 
+  /** A uint8 tensor; a Uint8Array is used as it is, not copied. */
   static uint8(dims: readonly number[], values: ArrayLike<number>): Tensor {
-    return Tensor.fromTyped(DataType.UINT8, dims, Uint8Array.from(values));
+    return Tensor.fromTyped(DataType.UINT8, dims, values instanceof Uint8Array && !(values instanceof Buffer) ? values : Uint8Array.from(values));
   }
 
   static int64(dims: readonly number[], values: readonly (number | bigint)[]): Tensor {

@@ -49,8 +49,8 @@ export interface Quantizer {
 export interface QuantizedWeight {
   rows: number;
   cols: number;
-  /** integer values, row-major, already clamped to [min, max] */
-  values: Int32Array;
+  /** integer codes (int8 or uint8 range), row-major, already clamped to [min, max] */
+  values: Int16Array;
   /** one scale per tensor (length 1) or per row (length rows) */
   scale: Float32Array;
   /** as many as scale */

@@ -46,7 +46,7 @@ export function readQuantizedWeight(value: Value | null, at: ErrorLocation): Qua
 
   // The stored values are read (and checked against the shape) before anything is allocated.
   const stored = chain.quantize ? sourceTensor.float32(here(chain.quantize, 'input 0')) : sourceTensor.numbers(here(dq, 'input 0'));
-  const integers = new Int32Array(stored.length);
+  const integers = new Int16Array(stored.length);
   if (chain.quantize) {
     const q = dequantizeParams(chain.quantize, rows, here);
     if (!sameParameters(q, params)) {
@@ -94,7 +94,7 @@ function readQuantNodeWeight(node: Node, at: ErrorLocation): QuantizedWeight & {
     throw new UnsupportedModelError(`per-channel scale along axis ${plan.axis}; qlstm supports one scale per output row (axis 0)`, at);
   }
   const floats = tensor.float32(at);
-  const values = new Int32Array(rows * cols);
+  const values = new Int16Array(floats.length);
   for (let r = 0; r < rows; r++) {
     const p = plan.scale.length === 1 ? 0 : r;
     for (let c = 0; c < cols; c++) {
