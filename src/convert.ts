@@ -1,22 +1,22 @@
-import { InputError, UnsupportedModelError } from './errors.js';
 import { canFuse } from './build/body-fused.js';
 import type { Layout } from './build/scan.js';
+import { CELLS_METADATA_KEY, summarizeCell, type CellSummary } from './describe.js';
+import { InputError, UnsupportedModelError } from './errors.js';
 import { findCycle, removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
-import { CELL_DOMAINS, CELL_OP, isCellNode, recognizeCells } from './recognize/cell.js';
-import { isQuantNode, lowerQuantNode, planQuantLowering, QUANT_DOMAIN, type QuantPlan } from './lower/quant-node.js';
 import { Tape } from './ir/tape.js';
+import { isQuantNode, lowerQuantNode, planQuantLowering, QUANT_DOMAIN, type QuantPlan } from './lower/quant-node.js';
+import { decodeModelProto } from './onnx/codec.js';
+import { exportModel } from './onnx/export.js';
+import { loadExternalData } from './onnx/external-data.js';
+import { importModel } from './onnx/import.js';
+import { CELL_DOMAINS, CELL_OP, isCellNode, recognizeCells } from './recognize/cell.js';
 import type { CellDescription } from './recognize/description.js';
 import { dropUnusedDomains } from './surgery/domains.js';
 import { relaxSequenceShapes } from './surgery/dynamic-shapes.js';
 import { removeInitializersFromInputs } from './surgery/graph-inputs.js';
 import { replaceCell } from './surgery/replace-cell.js';
-import { CELLS_METADATA_KEY, summarizeCell, type CellSummary } from './describe.js';
-import { decodeModelProto } from './onnx/codec.js';
-import { exportModel } from './onnx/export.js';
-import { loadExternalData } from './onnx/external-data.js';
-import { importModel } from './onnx/import.js';
 
 export const MIN_OPSET = 13;
 
