@@ -13,6 +13,8 @@ import { levelReport, type VerifyReport } from './report.js';
 
 export interface ReferenceCheck {
   original: Model;
+  /** the original's cells, when the caller has recognised them already */
+  cells?: CellDescription[];
   converted: Model;
   inputs: Map<string, NdArray>;
   tolerance: Tolerance;
@@ -24,7 +26,7 @@ export interface ReferenceCheck {
  * from the original export's parameters, fed with the very inputs the converted cell saw.
  */
 export async function verifyAgainstReference(check: ReferenceCheck): Promise<VerifyReport> {
-  const cells = recognizeCells(check.original);
+  const cells = check.cells ?? recognizeCells(check.original);
   if (cells.length === 0) throw new UnsupportedModelError('has no QuantLSTMCell node to check against', { file: check.original.source });
   if (check.converted.graph.nodes.some(isCellNode)) {
     throw new UsageError('still has QuantLSTMCell nodes; give the converted model second', { file: check.converted.source });

@@ -57,15 +57,17 @@ async function referenceMode(options: VerifyCommandOptions): Promise<VerifyRepor
   if (options.expected.length) throw new UsageError('--expected goes with one model (golden mode), not with ORIGINAL CONVERTED');
   const original = readModel(options.models[0]!);
   const converted = readModel(options.models[1]!);
+  const cells = recognizeCells(original);
   const inputs = options.inputs.length
     ? loadArrays(options.inputs, realInputNames(original), 'graph inputs')
-    : randomInputs(original, recognizeCells(original), {
+    : randomInputs(original, cells, {
         seed: options.seed,
         ...(options.sequenceLength ? { sequenceLength: options.sequenceLength } : {}),
         ...(options.batch ? { batch: options.batch } : {}),
       });
   return verifyAgainstReference({
     original,
+    cells,
     converted,
     inputs,
     tolerance: { lsb: options.toleranceLsb, abs: options.toleranceAbs },
