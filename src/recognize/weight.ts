@@ -1,6 +1,7 @@
 import { UnsupportedModelError, type ErrorLocation } from '../errors.js';
 import { DataType, dataTypeName } from '../ir/data-type.js';
 import type { Node, Value } from '../ir/graph.js';
+import { storageOf } from '../quant/range.js';
 import { quantizeToInteger, roundHalfEven } from '../quant/rounding.js';
 import { isQuantNode, planQuantLowering } from '../lower/quant-node.js';
 import { constantOf } from './constants.js';
@@ -31,13 +32,14 @@ export function readQuantizedWeight(value: Value | null, at: ErrorLocation): Qua
     throw new UnsupportedModelError(`weight "${chain.source.name}" has shape [${sourceTensor.dims.join(', ')}], expected a matrix`, at);
   }
   const [rows, cols] = sourceTensor.dims as [number, number];
-  const storage = chain.quantize ? quantizedType(chain.quantize, here(chain.quantize, 'zero point')) : sourceTensor.dataType;
-  if (storage !== DataType.INT8 && storage !== DataType.UINT8) {
-    throw new UnsupportedModelError(`weight integers are ${dataTypeName(storage)}, expected int8 or uint8`, here(dq, 'input 0'));
+  const storedType = chain.quantize ? quantizedType(chain.quantize, here(chain.quantize, 'zero point')) : sourceTensor.dataType;
+  if (storedType !== DataType.INT8 && storedType !== DataType.UINT8) {
+    throw new UnsupportedModelError(`weight integers are ${dataTypeName(storedType)}, expected int8 or uint8`, here(dq, 'input 0'));
   }
-  const signed = storage === DataType.INT8;
+  const signed = storedType === DataType.INT8;
   const params = dequantizeParams(dq, rows, here);
-  let [min, max] = signed ? [-128, 127] : [0, 255];
+  const storage = storageOf({ signed });
+  let [min, max] = [storage.min, storage.max];
   if (chain.clip) {
     const bounds = clipBounds(chain.clip, here);
     min = Math.max(min, bounds.min);
@@ -52,13 +54,12 @@ export function readQuantizedWeight(value: Value | null, at: ErrorLocation): Qua
     if (!sameParameters(q, params)) {
       throw new UnsupportedModelError('QuantizeLinear and DequantizeLinear of this weight use different scales or zero points', here(chain.quantize, 'scale'));
     }
-    const [qmin, qmax] = signed ? [-128, 127] : [0, 255];
     for (let r = 0; r < rows; r++) {
       const p = params.scale.length === 1 ? 0 : r;
       for (let c = 0; c < cols; c++) {
         const w = stored[r * cols + c]!;
         if (Number.isNaN(w)) throw new UnsupportedModelError(`weight "${chain.source.name}" holds NaN`, at);
-        integers[r * cols + c] = quantizeToInteger(w, params.scale[p]!, params.zeroPoint[p]!, qmin, qmax);
+        integers[r * cols + c] = quantizeToInteger(w, params.scale[p]!, params.zeroPoint[p]!, storage.min, storage.max);
       }
     }
   } else {
