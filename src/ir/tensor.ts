@@ -68,28 +68,6 @@ export class Tensor {
     return Tensor.fromTyped(DataType.INT64, dims, BigInt64Array.from(values, (v) => BigInt(v)));
   }
 
-  /** A tensor of the given type whose elements are `values`, stored as raw little-endian bytes. */
-  static ofType(dataType: number, dims: readonly number[], values: ArrayLike<number>): Tensor {
-    switch (dataType) {
-      case DataType.FLOAT:
-        return Tensor.float32(dims, Float32Array.from(values));
-      case DataType.INT8:
-        return Tensor.int8(dims, Int8Array.from(values));
-      case DataType.UINT8:
-        return Tensor.uint8(dims, Uint8Array.from(values));
-      case DataType.INT16:
-        return Tensor.fromTyped(dataType, dims, Int16Array.from(values));
-      case DataType.UINT16:
-        return Tensor.fromTyped(dataType, dims, Uint16Array.from(values));
-      case DataType.INT32:
-        return Tensor.fromTyped(dataType, dims, Int32Array.from(values));
-      case DataType.INT64:
-        return Tensor.int64(dims, Array.from(values));
-      default:
-        throw new InputError(`cannot create a tensor of ${dataTypeName(dataType)}`);
-    }
-  }
-
   private static fromTyped(dataType: number, dims: readonly number[], typed: ArrayBufferView): Tensor {
     const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
     return new Tensor(dataType, [...dims], { kind: 'raw', bytes });
