@@ -1,12 +1,13 @@
-import { canFuse } from './build/body-fused.js';
-import type { Layout } from './build/scan.js';
+import { canFuse } from './scan/body-fused.js';
+import type { Layout } from './scan/scan.js';
 import { CELLS_METADATA_KEY, summarizeCell, type CellSummary } from './describe.js';
 import { InputError, UnsupportedModelError } from './errors.js';
 import { findCycle, removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
 import { Tape } from './ir/tape.js';
-import { isQuantNode, lowerQuantNode, planQuantLowering, QUANT_DOMAIN, type QuantPlan } from './lower/quant-node.js';
+import { isQuantNode, planQuantLowering, QUANT_DOMAIN, type QuantPlan } from './recognize/quant-node.js';
+import { lowerQuantNode } from './surgery/lower-quant.js';
 import { decodeModelProto } from './onnx/codec.js';
 import { exportModel } from './onnx/export.js';
 import { loadExternalData } from './onnx/external-data.js';

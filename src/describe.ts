@@ -1,4 +1,4 @@
-import type { Layout } from './build/scan.js';
+import type { Layout } from './scan/scan.js';
 import { InputError } from './errors.js';
 import type { Model } from './ir/model.js';
 import { recognizeCells } from './recognize/cell.js';

@@ -5,7 +5,7 @@
 export { convert, convertModel, type ConversionResult, type ConvertOptions, type ConvertedCell } from './convert.js';
 export { cellSummariesOf, summarizeCell, CELLS_METADATA_KEY, type CellSummary, type QuantizerSummary } from './describe.js';
 export { ExitCode, QlstmError, UsageError, InputError, UnsupportedModelError, InternalError, type ErrorLocation } from './errors.js';
-export type { Layout } from './build/scan.js';
+export type { Layout } from './scan/scan.js';
 export { Model } from './ir/model.js';
 export { Graph, Node, Value } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';

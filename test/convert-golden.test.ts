@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LAYOUTS } from '../src/build/scan.js';
+import { LAYOUTS } from '../src/scan/scan.js';
 import { convertModel } from '../src/convert.js';
 import { exportModel } from '../src/onnx/export.js';
 import { readModel } from '../src/onnx/files.js';

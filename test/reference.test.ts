@@ -8,7 +8,7 @@ import type { CellDescription } from '../src/recognize/description.js';
 import { referenceCellOf } from '../src/reference/from-description.js';
 import { runReferenceCell, type ReferenceResult } from '../src/reference/lstm-cell.js';
 import type { NdArray } from '../src/run/npy.js';
-import { exposeValues } from '../src/run/probe.js';
+import { exposeValues } from '../src/verify/probe.js';
 import { openSession } from '../src/run/session.js';
 import { corpusCases, describeDifference, difference } from './helpers/corpus.js';
 

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { LAYOUTS, type Layout } from '../build/scan.js';
+import { LAYOUTS, type Layout } from '../scan/scan.js';
 import { ExitCode, QlstmError } from '../errors.js';
 import { OPTIMIZATION_LEVELS, type OptimizationLevel } from '../run/session.js';
 import { convertCommand } from './commands/convert.js';

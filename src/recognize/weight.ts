@@ -3,7 +3,7 @@ import { DataType, dataTypeName } from '../ir/data-type.js';
 import type { Node, Value } from '../ir/graph.js';
 import { storageOf } from '../quant/range.js';
 import { quantizeToInteger, roundHalfEven } from '../quant/rounding.js';
-import { isQuantNode, planQuantLowering } from '../lower/quant-node.js';
+import { isQuantNode, planQuantLowering } from './quant-node.js';
 import { constantOf } from './constants.js';
 import type { QuantizedWeight } from './description.js';
 import { checkScale } from './quantizer.js';

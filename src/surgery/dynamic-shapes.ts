@@ -1,66 +1,11 @@
 import type { Value } from '../ir/graph.js';
 import type { Dim } from '../ir/type-info.js';
 import type { CellDescription } from '../recognize/description.js';
-import { constantOf } from '../recognize/constants.js';
-
-export const SEQUENCE_DIM = 'sequence_length';
-export const BATCH_DIM = 'batch_size';
-
-/** Ops through which an axis of the output is the same axis of input 0. */
-const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity']);
-
-/** Axis index -> symbolic name, for one value. */
-export type AxisNames = Map<number, string>;
-
-/**
- * The values from each cell's inputs back to the graph inputs whose time axis (and batch
- * axis, when nothing else fixes the batch) a conversion can leave free, with those axes.
- */
-export function sequenceAxes(cells: readonly CellDescription[]): Map<Value, AxisNames> {
-  const found = new Map<Value, AxisNames>();
-  for (const cell of cells) {
-    const states = [cell.initialHidden, cell.initialCell];
-    const batchIsFree = states.every((s) => s.kind === 'zeros' || !constantOf(s.value));
-    const axes: AxisNames = new Map([[cell.batchFirst ? 1 : 0, SEQUENCE_DIM]]);
-    if (batchIsFree) axes.set(cell.batchFirst ? 0 : 1, BATCH_DIM);
-    traceBack(cell.input, axes, found);
-    if (batchIsFree) {
-      for (const s of states) if (s.kind === 'value') traceBack(s.value, new Map([[0, BATCH_DIM]]), found);
-    }
-  }
-  return found;
-}
+import { sequenceAxes, type AxisNames } from '../recognize/sequence-axes.js';
 
 /** Declares those axes symbolic, so the converted model accepts any sequence length and batch. */
 export function relaxSequenceShapes(cells: readonly CellDescription[]): void {
   for (const [value, axes] of sequenceAxes(cells)) relax(value, axes);
-}
-
-function traceBack(start: Value, startAxes: AxisNames, found: Map<Value, AxisNames>): void {
-  let value: Value | null = start;
-  let axes = startAxes;
-  const seen = new Set<Value>();
-  while (value && !seen.has(value)) {
-    seen.add(value);
-    found.set(value, new Map([...(found.get(value) ?? []), ...axes]));
-    const producer: Value['producer'] = value.producer;
-    if (!producer) return;
-    if (SAME_AXES.has(producer.opType)) {
-      value = producer.input(0);
-    } else if (producer.opType === 'Gather' && isScalarGatherOnAxis0(producer)) {
-      axes = new Map([...axes].map(([axis, name]) => [axis + 1, name]));
-      value = producer.input(0);
-    } else {
-      return;
-    }
-    if (value?.constant) return;
-  }
-}
-
-function isScalarGatherOnAxis0(node: NonNullable<Value['producer']>): boolean {
-  const axis = node.attribute('axis')?.value;
-  const index = constantOf(node.input(1));
-  return (axis === undefined || (axis.kind === 'int' && axis.value === 0n)) && index?.dims.length === 0;
 }
 
 function relax(value: Value, axes: AxisNames): void {

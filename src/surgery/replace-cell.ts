@@ -2,7 +2,7 @@ import type { Value } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { NameAuthority } from '../ir/names.js';
 import { Tape } from '../ir/tape.js';
-import { buildCellScan, type Layout } from '../build/scan.js';
+import { buildCellScan, type Layout } from '../scan/scan.js';
 import type { CellDescription } from '../recognize/description.js';
 import { pruneOrphans } from '../ir/cleanup.js';
 

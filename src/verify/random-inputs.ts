@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { CellDescription } from '../recognize/description.js';
 import type { NdArray } from '../run/npy.js';
-import { BATCH_DIM, SEQUENCE_DIM, sequenceAxes } from '../surgery/dynamic-shapes.js';
+import { BATCH_DIM, SEQUENCE_DIM, sequenceAxes } from '../recognize/sequence-axes.js';
 import { seededRandom } from '../util/random.js';
 
 const MAX_RANDOM_ELEMENTS = 2 ** 28;

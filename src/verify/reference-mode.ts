@@ -6,7 +6,7 @@ import type { CellDescription } from '../recognize/description.js';
 import { referenceCellOf } from '../reference/from-description.js';
 import { runReferenceCell, type ReferenceResult } from '../reference/lstm-cell.js';
 import type { NdArray } from '../run/npy.js';
-import { exposeValues } from '../run/probe.js';
+import { exposeValues } from './probe.js';
 import { openSession, type OptimizationLevel } from '../run/session.js';
 import { compareOutput, type OutputReport, type Tolerance } from './compare.js';
 import { levelReport, type VerifyReport } from './report.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { convertModel } from '../../convert.js';
 import { summarizeCell } from '../../describe.js';
 import { UsageError } from '../../errors.js';
-import type { Layout } from '../../build/scan.js';
+import type { Layout } from '../../scan/scan.js';
 import { exportModel } from '../../onnx/export.js';
 import { readModel, writeFileAtomic } from '../../onnx/files.js';
 import { assertRuntimeLoads } from '../../run/load-check.js';
