@@ -61,9 +61,10 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .argument('<input>', 'Brevitas export (.onnx): QCDQ, QCDQ with int8 weights, or QONNX')
     .argument('<output>', 'where to write the converted model (.onnx)')
     .addOption(layout)
+    .option('--static-shapes', "keep the export's traced sequence length and batch (for FINN/qonnx); default: symbolic")
     .option('--json', 'print the result as JSON')
-    .action(async (input: string, output: string, o: { layout: Layout; json?: boolean }) => {
-      setExit(await convertCommand({ input, output, layout: o.layout, json: Boolean(o.json) }, io));
+    .action(async (input: string, output: string, o: { layout: Layout; staticShapes?: boolean; json?: boolean }) => {
+      setExit(await convertCommand({ input, output, layout: o.layout, staticShapes: Boolean(o.staticShapes), json: Boolean(o.json) }, io));
     });
 
   program

@@ -13,13 +13,14 @@ export interface ConvertCommandOptions {
   input: string;
   output: string;
   layout: Layout;
+  staticShapes?: boolean;
   json: boolean;
 }
 
 export async function convertCommand(options: ConvertCommandOptions, io: Output): Promise<number> {
   refuseSameFile(options.input, options.output);
   const model = readModel(options.input);
-  const { cells } = convertModel(model, { layout: options.layout });
+  const { cells } = convertModel(model, { layout: options.layout, staticShapes: options.staticShapes ?? false });
   const bytes = exportModel(model);
   await assertRuntimeLoads(bytes, options.input);
   fs.mkdirSync(path.dirname(path.resolve(options.output)), { recursive: true });
