@@ -183,3 +183,13 @@ export class Graph {
     if (at >= 0) this.nodes.splice(at, 1);
   }
 }
+
+/**
+ * The inputs a caller of the graph feeds: graph inputs that are not also initializers.
+ * (An initializer listed as an input, as Brevitas exports with keep_initializers_as_inputs,
+ * only gives that input a default value.)
+ */
+export function realInputs(graph: Graph): Value[] {
+  const initializers = new Set(graph.initializers);
+  return graph.inputs.filter((v) => !initializers.has(v));
+}
