@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { InputError } from '../src/errors.js';
 import { parseNpy } from '../src/run/npy.js';
-import { ROOT } from './helpers/corpus.js';
+import { qlstm, temporaryDir } from './helpers/cli.js';
+import { corpusCase, ROOT } from './helpers/corpus.js';
 
 /**
  * The oracle is numpy itself: fixtures/hostile/npy-headers.py ran numpy's header reader
@@ -120,5 +121,27 @@ describe('.npy headers are read as numpy reads them, or refused', () => {
       bytes[7] = minor;
       assert.throws(() => parseNpy(bytes, 'v.npy'), { message: `v.npy: not a readable .npy array: format version ${major}.${minor} is not 1.0, 2.0 or 3.0` });
     }
+  });
+});
+
+describe('through the CLI', () => {
+  const dir = temporaryDir('npy');
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('qlstm verify refuses a Fortran-ordered array hidden behind a duplicate key: exit 2, one line, nothing written', async () => {
+    const seed = corpusCase('seed_i10_h20');
+    const input = path.join(dir, 'input.npy');
+    // The seed's input shape, C order claimed first and Fortran order last (numpy keeps the last).
+    const shape = seed.meta.inputs[0]!.shape;
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), 'fortran_order': True}`;
+    const c: HeaderCase = { name: 'cli', version: [1, 0], header, numpy: { shape, fortran_order: true, descr: '<f4' } };
+    fs.writeFileSync(input, npyFile(c));
+    const before = fs.readdirSync(dir).sort();
+    const outputs = seed.meta.outputs.map((o) => path.join(ROOT, 'fixtures', 'brevitas-corpus', o.file));
+    const r = await qlstm('verify', seed.file('qcdq'), '--inputs', input, '--expected', ...outputs);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `qlstm: ${input}: not a readable .npy array: Fortran-ordered arrays are not supported; save with numpy.ascontiguousarray\n`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), before);
   });
 });
