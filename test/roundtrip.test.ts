@@ -13,7 +13,7 @@ import { CORPUS, ROOT } from './helpers/corpus.js';
 
 const ROUNDTRIP = path.join(ROOT, 'fixtures', 'roundtrip');
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// Decoded messages as plain objects, walked by path in the tables below.
 type Plain = any;
 const asObject = (bytes: Uint8Array): Plain => ModelProto.toObject(ModelProto.decode(bytes), { longs: String, bytes: String, defaults: false });
 const load = (file: string) => importModel(decodeModelProto(fs.readFileSync(file), file), file);
