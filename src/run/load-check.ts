@@ -1,7 +1,7 @@
 import { InternalError, UnsupportedModelError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import { openSession } from './session.js';
+import { openSession, runtimeReason } from './session.js';
 
 /**
  * Loads a model qlstm built into onnxruntime (all optimizations) and releases it: the last
@@ -13,7 +13,9 @@ export async function assertRuntimeLoads(bytes: Uint8Array, file: string): Promi
   try {
     session = await openSession(bytes, { level: 'all', source: file, origin: 'qlstm' });
   } catch (error) {
-    throw error instanceof InternalError ? new InternalError(`${error.detail}; nothing was written`, { file }, { cause: error.cause }) : error;
+    if (!(error instanceof InternalError)) throw error;
+    const reason = runtimeReason(error.cause);
+    throw new InternalError(`onnxruntime cannot load the model qlstm built, so nothing was written: ${reason}`, { file }, { cause: error.cause });
   }
   await session.release();
 }

@@ -96,10 +96,15 @@ export async function openSession(bytes: Uint8Array, options: SessionOptions = {
  * onnxruntime's message is kept in the text and as the cause.
  */
 export function runtimeRefused(error: unknown, stage: 'load' | 'run', at: { file: string; origin: ModelOrigin }): QlstmError {
-  const reason = String((error as Error)?.message ?? error).trim();
+  const reason = runtimeReason(error);
   const what = stage === 'load' ? 'cannot load' : 'failed to run';
   if (at.origin === 'qlstm') {
     return new InternalError(`onnxruntime ${what} the model qlstm built: ${reason}`, { file: at.file }, { cause: error });
   }
   return new InputError(`onnxruntime ${what} the model: ${reason}`, { file: at.file }, { cause: error });
+}
+
+/** onnxruntime's own words for a failure. */
+export function runtimeReason(error: unknown): string {
+  return String((error as Error)?.message ?? error).trim();
 }
