@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 // Builds dist/ from scratch with the project's own TypeScript (npm run build, prepare,
-// pretest, prestart). A stale file in dist/ would otherwise ship in the package.
-//
-// `npm install -g git+...` runs prepare in a clone without its dev dependencies, because
-// the global flag leaks into npm's own install of them (npm/cli#8440); then this script
-// installs them itself, from the lock file, before building.
+// pretest, prestart): a stale file left in dist/ would otherwise ship in the package.
+// npm runs prepare for `npm ci` here, before `npm pack`, and for `npm install git+...`
+// (with the dev dependencies installed); `npm install -g git+...` is broken in npm itself
+// (npm/cli#8440), see the Install notes for the route that works.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,29 +13,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(path.join(root, 'package.json'));
 
-function compiler() {
-  let manifest;
-  try {
-    manifest = require.resolve('typescript/package.json');
-  } catch {
-    return undefined;
-  }
-  const { bin } = JSON.parse(fs.readFileSync(manifest, 'utf8'));
-  return path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin.tsc);
+let manifest;
+try {
+  manifest = require.resolve('typescript/package.json');
+} catch {
+  console.error('qlstm build: TypeScript is not installed; run "npm ci" (it installs the dev dependencies) first');
+  process.exit(1);
 }
+const { bin } = JSON.parse(fs.readFileSync(manifest, 'utf8'));
+const tsc = path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin.tsc);
 
-function run(command, args, env = process.env) {
-  const r = spawnSync(command, args, { cwd: root, stdio: 'inherit', env, shell: process.platform === 'win32' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
-
-if (!compiler()) {
-  if (process.env.npm_config_global !== 'true') {
-    console.error('qlstm build: TypeScript is not installed; run "npm ci" (it installs the dev dependencies) first');
-    process.exit(1);
-  }
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_(global|prefix|location)$/i.test(k)));
-  run('npm', ['ci', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund'], env);
-}
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-run(process.execPath, [compiler(), '-p', '.']);
+const r = spawnSync(process.execPath, [tsc, '-p', '.'], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);
