@@ -1,23 +1,49 @@
-import { InternalError, UnsupportedModelError } from '../errors.js';
+import { InputError, InternalError, UnsupportedModelError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
+import { exportModel } from '../onnx/export.js';
+import { withCustomNodesStubbed } from '../surgery/control-model.js';
 import { openSession, runtimeReason } from './session.js';
 
 /**
  * Loads a model qlstm built into onnxruntime (all optimizations) and releases it: the last
  * check before a converted model is written, so that what qlstm writes is a model a runtime
- * accepts. A refusal is qlstm's fault (InternalError, exit 4), with onnxruntime's message.
+ * accepts. A refusal is qlstm's fault (InternalError, exit 4), with onnxruntime's message,
+ * unless onnxruntime also refuses the input with its custom nodes stubbed out (`input`, a
+ * fresh copy of the original model): then the fault is in the part of the input qlstm did not
+ * touch (InputError, exit 2).
  */
-export async function assertRuntimeLoads(bytes: Uint8Array, file: string): Promise<void> {
+export async function assertRuntimeLoads(bytes: Uint8Array, file: string, input?: () => Model): Promise<void> {
   let session;
   try {
     session = await openSession(bytes, { level: 'all', source: file, origin: 'qlstm' });
   } catch (error) {
     if (!(error instanceof InternalError)) throw error;
     const reason = runtimeReason(error.cause);
+    const inputReason = input ? await refusalOfInput(input) : undefined;
+    if (inputReason !== undefined) {
+      throw new InputError(`onnxruntime refuses this model outside the QuantLSTMCell and Quant nodes qlstm converts, so nothing was written: ${inputReason}`, { file }, { cause: error.cause });
+    }
     throw new InternalError(`onnxruntime cannot load the model qlstm built, so nothing was written: ${reason}`, { file }, { cause: error.cause });
   }
   await session.release();
+}
+
+/** onnxruntime's reason for refusing the input without its custom nodes, or undefined when it loads it. */
+async function refusalOfInput(input: () => Model): Promise<string | undefined> {
+  let control: Uint8Array;
+  try {
+    control = exportModel(withCustomNodesStubbed(input()));
+  } catch {
+    return undefined;
+  }
+  try {
+    const session = await openSession(control, { level: 'all', source: 'control', origin: 'user' });
+    await session.release();
+    return undefined;
+  } catch (error) {
+    return runtimeReason((error as { cause?: unknown }).cause ?? error);
+  }
 }
 
 /**

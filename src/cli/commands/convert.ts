@@ -37,7 +37,7 @@ export async function convertCommand(options: ConvertCommandOptions, io: Output)
   const { cells } = convertModel(model, { layout: options.layout, staticShapes: options.staticShapes ?? false });
   assertLoadCheckBounded(model, options.input);
   const bytes = exportModel(model);
-  await assertRuntimeLoads(bytes, options.input);
+  await assertRuntimeLoads(bytes, options.input, () => readModel(options.input));
   await writeFileAtomic(options.output, bytes, options);
 
   const summaries = cells.map((c) => summarizeCell(c.description, c.layout));
