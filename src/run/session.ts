@@ -6,6 +6,9 @@ import type { NdArray } from './npy.js';
 export const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 export type OptimizationLevel = (typeof OPTIMIZATION_LEVELS)[number];
 
+/** The onnxruntime release that runs the models (reports name it: exactness is the runtime's). */
+export const ONNXRUNTIME_VERSION: string = ort.env.versions.common ?? 'unknown';
+
 export interface SessionOptions {
   level?: OptimizationLevel;
   threads?: number;
