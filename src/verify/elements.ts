@@ -68,10 +68,17 @@ export function elementReport(
     unit: place?.unit ?? null,
     got,
     expected,
-    errorLsb: errorAbs === null || lsb === null ? null : errorAbs / lsb,
+    errorLsb: errorAbs === null || lsb === null || expected === null ? null : codesApart(got, expected, lsb, errorAbs),
     errorAbs,
     ...extra,
   };
+}
+
+/** Whole codes apart when both values sit on multiples of the LSB, else the distance in LSB. */
+function codesApart(a: number, b: number, lsb: number, abs: number): number {
+  const [p, q] = [a / lsb, b / lsb];
+  const onCodes = Math.abs(p - Math.round(p)) < 1e-3 && Math.abs(q - Math.round(q)) < 1e-3;
+  return onCodes ? Math.abs(Math.round(p) - Math.round(q)) : abs / lsb;
 }
 
 /** |a - b|, with NaN against a number as infinitely far. */
