@@ -8,6 +8,7 @@ import { loadArrays } from '../../verify/arrays.js';
 import { verifyAgainstGoldens } from '../../verify/golden.js';
 import { arraySources, checkInputShapes, checkInputTypes, realInputNames } from '../../verify/input-checks.js';
 import { junitXml } from '../../verify/junit.js';
+import { checkNotSwapped } from '../../verify/mistakes.js';
 import type { Progress } from '../../verify/progress.js';
 import { randomInputs } from '../../verify/random-inputs.js';
 import { verifyAgainstReference } from '../../verify/reference-mode.js';
@@ -90,6 +91,7 @@ async function referenceMode(options: VerifyCommandOptions, tolerance: Tolerance
   if (options.expected.length) throw new UsageError('--expected goes with one model (golden mode), not with ORIGINAL CONVERTED');
   const original = readModel(options.models[0]!);
   const converted = readModel(options.models[1]!);
+  checkNotSwapped(original, converted, (m) => m.graph.nodes.some((n) => n.opType === 'QuantLSTMCell'));
   const outputs = selectedOutputs(original, options);
   checkToleranceNames(tolerance, outputs, original.source);
   const inputs = options.inputs.length
