@@ -103,6 +103,8 @@ describe('--junit writes one test case per output and level', () => {
     const { cases, doc } = readJunit(file);
     assert.equal(doc.testsuites.failures, '1');
     assert.equal(cases[0]!.name, 'a<b & "c\'>\uFFFD (all)');
+    // the parser is lenient about a bare '&': check the escaping in the bytes too
+    assert.ok(fs.readFileSync(file, 'utf8').includes('name="a&lt;b &amp; &quot;c\'&gt;\uFFFD (all)"'));
     assert.match(cases[0]!.failure!.message, /first at \[1, 2\]: got 6, expected 7 \(1\)/);
   });
 });
