@@ -1,20 +1,18 @@
 import { InputError, UnsupportedModelError, UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
-import { NameAuthority } from '../ir/names.js';
-import { decodeModelProto } from '../onnx/codec.js';
 import { exportModel } from '../onnx/export.js';
-import { importModel } from '../onnx/import.js';
 import { referenceCellsOf } from '../reference/from-export.js';
-import type { ReferenceBoundary, ReferenceCell, TrajectoryReport } from '../reference/types.js';
+import type { ReferenceBoundary } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import type { OptimizationLevel } from '../run/session.js';
-import { cutAt } from './cut.js';
-import { absError, elementReport, hiddenPosition, sameValue, type CellShape } from './elements.js';
+import type { CellShape } from './elements.js';
 import { checkNotSwapped } from './mistakes.js';
+import { cloneModel, feedsFor } from './model-io.js';
 import { exposeValues } from './probe.js';
 import { silent, type Progress } from './progress.js';
-import { isQuant, lowerQuantNodes } from './quant-lowering.js';
+import { cellRows } from './reference-rows.js';
 import { levelReport, type CellCheck, type LevelReport, type OutputReport, type RunDisagreement, type Tolerance, type VerifyReport } from './report.js';
+import { compareWhole, restOfGraph } from './rest-of-graph.js';
 import { RUNS_PER_SESSION, runRepeatedly } from './runs.js';
 import { NO_TOLERANCE, toleranceFor, toleranceJson, type ToleranceSpec } from './tolerance.js';
 import { TrajectoryCache, trajectoryInput } from './trajectory-input.js';
@@ -35,7 +33,6 @@ export interface ReferenceCheck {
 
 const CELL_OPS = new Set(['QuantLSTMCell']);
 const hasCells = (m: Model) => m.graph.nodes.some((n) => CELL_OPS.has(n.opType));
-const TIE_SAMPLES = 5;
 
 /**
  * Reference mode. Every cell the reference reads from ORIGINAL (src/reference, which shares
@@ -61,7 +58,7 @@ export async function verifyAgainstReference(check: ReferenceCheck): Promise<Ver
   const selected = check.outputs ?? graphOutputs;
   for (const name of selected) if (!graphOutputs.includes(name)) throw new UsageError(`has no output named "${name}"; its outputs are ${graphOutputs.join(', ')}`, { file: original.source });
 
-  const running = clone(converted);
+  const running = cloneModel(converted);
   const missing = exposeValues(running, cells.flatMap(({ boundary }) => boundaryNames(boundary)));
   if (missing.length) {
     throw new InputError(`has no value named ${missing.slice(0, 3).map((n) => `"${n}"`).join(', ')} that the original's cells read or write: is it a conversion of ${original.source}?`, {
@@ -129,220 +126,8 @@ function toSpec(tolerance: ToleranceSpec | Tolerance | undefined): ToleranceSpec
   return 'all' in tolerance ? tolerance : { all: { ...tolerance }, perOutput: new Map() };
 }
 
-function clone(model: Model): Model {
-  return importModel(decodeModelProto(exportModel(model), model.source), model.source);
-}
 
 function boundaryNames(b: ReferenceBoundary): string[] {
   return [b.input, b.initialHidden, b.initialCell, ...b.outputs].filter((n): n is string => n !== null);
 }
 
-function feedsFor(model: Model, inputs: Map<string, NdArray>): Record<string, NdArray> {
-  const initializers = new Set(model.graph.initializers);
-  const real = model.graph.inputs.filter((v) => !initializers.has(v)).map((v) => v.name);
-  const missing = real.filter((n) => !inputs.has(n));
-  if (missing.length) throw new InputError(`needs input ${missing.map((n) => `"${n}"`).join(', ')}, which the original does not have`, { file: model.source });
-  return Object.fromEntries(real.map((n) => [n, inputs.get(n)!]));
-}
-
-/** ORIGINAL with its cells cut out and its Quant nodes lowered, ready to run; or why not. */
-function restOfGraph(original: Model, boundaries: readonly ReferenceBoundary[]): { bytes: Uint8Array; inputs: string[]; cellInputs: string[] } | string {
-  const model = clone(original);
-  const cellInputs = [...new Set(boundaries.flatMap((b) => [b.input, b.initialHidden, b.initialCell].filter((n): n is string => n !== null)))];
-  const cut = boundaries.flatMap((b) => b.outputs);
-  const problem = cutAt(model, cut, cellInputs);
-  if (problem) return problem;
-  const lowered = lowerQuantNodes(model, new NameAuthority(model));
-  if (lowered) return lowered;
-  const foreign = model.graph.nodes.find((n) => n.domain !== '' && n.domain !== 'ai.onnx' && !isQuant(n));
-  if (foreign) return `node ${foreign.label()} (${foreign.domain}::${foreign.opType}) is no standard ONNX operator`;
-  const used = new Set(model.graph.nodes.map((n) => n.domain));
-  model.opsetImports = model.opsetImports.filter((o) => ['', 'ai.onnx'].includes(o.domain ?? '') || used.has(o.domain ?? ''));
-  const initializers = new Set(model.graph.initializers);
-  return { bytes: exportModel(model), inputs: model.graph.inputs.filter((v) => !initializers.has(v)).map((v) => v.name), cellInputs };
-}
-
-/** Rows for one cell: its hidden states (the trajectory), last hidden state, last cell state. */
-function cellRows(
-  cell: ReferenceCell,
-  boundary: ReferenceBoundary,
-  report: TrajectoryReport,
-  shape: CellShape,
-  got: Record<string, NdArray>,
-  strict: boolean,
-): OutputReport[] {
-  const [ys, hn, cn] = boundary.outputs.map((n) => got[n]!);
-  const lsb = cell.outputQuant.scale;
-  const hiddenSamples = report.unexplainedSamples.filter((s) => s.what === 'hidden state');
-  const cellSamples = report.unexplainedSamples.filter((s) => s.what === 'last cell state');
-  const cellUnexplained = report.lastCell === 'inconsistent' ? Math.max(1, cellSamples.length) : 0;
-  const hiddenUnexplained = Math.max(0, report.unexplained - cellUnexplained) + (strict ? report.ties : 0);
-  const distance = (observed: number, candidates: number[]) => Math.min(...candidates.map((c) => absError(observed, c)));
-  const first = hiddenSamples[0];
-  const complete = hiddenSamples.length === report.unexplained - cellUnexplained;
-  const perStep = complete ? new Array<number>(shape.steps).fill(0) : null;
-  let maxAbs = 0;
-  for (const s of hiddenSamples) {
-    const d = distance(s.observed, s.candidates);
-    maxAbs = Math.max(maxAbs, d);
-    if (perStep) perStep[s.step] = Math.max(perStep[s.step]!, d / lsb);
-  }
-  const elements = ys!.data.length;
-  const hidden: OutputReport = {
-    name: `${cell.name}: hidden states`,
-    kind: 'hidden states',
-    shape: ys!.shape,
-    expectedShape: ys!.shape,
-    elements,
-    exact: report.nominal,
-    percentExact: elements ? (100 * report.nominal) / elements : 100,
-    lsb,
-    tolerance: { lsb: 0, abs: 0 },
-    analysis: strict ? 'strict: the reference cell\'s nominal values, no ties' : 'the reference cell, following the converted model through certified ties',
-    differing: elements - report.nominal,
-    withinTolerance: 0,
-    ties: { count: report.ties, samples: report.tieSamples.slice(0, TIE_SAMPLES).map((s) => ({ ...s, cell: cell.name })) },
-    unexplained: {
-      count: hiddenUnexplained,
-      first: first
-        ? elementReport(null, ys!.shape, { step: first.step, batch: first.batch, unit: first.unit }, first.observed, first.candidates[0] ?? null, lsb, {
-            candidates: first.candidates,
-            reason: 'the converted model\'s value is none the reference cell gives at this step, even allowing certified ties',
-          })
-        : null,
-    },
-    maxErrorLsb: maxAbs / lsb,
-    maxErrorAbs: maxAbs,
-    firstMismatch: null,
-    maxErrorPerStep: perStep,
-    passed: hiddenUnexplained === 0,
-  };
-  if (first) hidden.unexplained.first!.index = unravelHidden(shape, first.step, first.batch, first.unit, ys!.shape);
-
-  // the last hidden state is the hidden state of the last step processed
-  const finalStep = cell.reverse ? 0 : shape.steps - 1;
-  let lastExact = 0;
-  let lastFirst: OutputReport['firstMismatch'] = null;
-  for (let p = 0; p < hn!.data.length; p++) {
-    const batch = Math.floor(p / shape.hidden);
-    const unit = p % shape.hidden;
-    const fromSequence = ys!.data[hiddenPosition(shape, finalStep, batch, unit)]!;
-    if (sameValue(hn!.data[p]!, fromSequence)) lastExact++;
-    else lastFirst ??= elementReport(p, hn!.shape, { step: finalStep, batch, unit }, hn!.data[p]!, fromSequence, lsb, { reason: 'differs from the hidden state of the last step' });
-  }
-  const lastHidden = plainRow(`${cell.name}: last hidden state`, 'last hidden state', hn!, lsb, lastExact, lastFirst, 'equal to the hidden states\' last step');
-
-  const cellSample = cellSamples[0];
-  const cellLsb = cell.cellState.scale;
-  const lastCell = plainRow(
-    `${cell.name}: last cell state`,
-    'last cell state',
-    cn!,
-    cellLsb,
-    report.lastCell === 'inconsistent' ? cn!.data.length - cellUnexplained : cn!.data.length,
-    cellSample
-      ? elementReport(cellSample.batch * shape.hidden + cellSample.unit, cn!.shape, { step: null, batch: cellSample.batch, unit: cellSample.unit }, cellSample.observed, cellSample.candidates[0] ?? null, cellLsb, {
-          candidates: cellSample.candidates,
-          reason: 'the converted model\'s last cell state is none the reference cell gives, even allowing certified ties',
-        })
-      : null,
-    'a cell state the reference cell reaches along the model\'s hidden states',
-  );
-  if (report.lastCell === 'inconsistent') lastCell.passed = false;
-  return [hidden, lastHidden, lastCell];
-}
-
-function unravelHidden(shape: CellShape, step: number, batch: number, unit: number, dims: readonly number[]): number[] {
-  const flat = hiddenPosition(shape, step, batch, unit);
-  const index: number[] = [];
-  let rest = flat;
-  for (let axis = dims.length - 1; axis >= 0; axis--) {
-    index[axis] = rest % dims[axis]!;
-    rest = Math.floor(rest / dims[axis]!);
-  }
-  return index;
-}
-
-function plainRow(
-  name: string,
-  kind: OutputReport['kind'],
-  array: NdArray,
-  lsb: number,
-  exact: number,
-  first: OutputReport['firstMismatch'],
-  analysis: string,
-): OutputReport {
-  const elements = array.data.length;
-  const unexplained = elements - exact;
-  return {
-    name,
-    kind,
-    shape: array.shape,
-    expectedShape: array.shape,
-    elements,
-    exact,
-    percentExact: elements ? (100 * exact) / elements : 100,
-    lsb,
-    tolerance: { lsb: 0, abs: 0 },
-    analysis,
-    differing: unexplained,
-    withinTolerance: 0,
-    ties: { count: 0, samples: [] },
-    unexplained: { count: unexplained, first },
-    maxErrorLsb: first?.errorLsb ?? 0,
-    maxErrorAbs: first?.errorAbs ?? 0,
-    firstMismatch: first,
-    maxErrorPerStep: null,
-    passed: unexplained === 0,
-  };
-}
-
-/** A whole array against another: equal elements, or within the absolute tolerance. */
-function compareWhole(name: string, kind: OutputReport['kind'], got: NdArray, expected: NdArray, tolerance: Tolerance, strict: boolean): OutputReport {
-  const sameShape = got.shape.length === expected.shape.length && got.shape.every((d, i) => d === expected.shape[i]);
-  const elements = expected.data.length;
-  let exact = 0;
-  let within = 0;
-  let maxAbs = 0;
-  let first: OutputReport['firstMismatch'] = null;
-  let firstFailing: OutputReport['firstMismatch'] = null;
-  let failing = 0;
-  for (let e = 0; sameShape && e < elements; e++) {
-    const g = got.data[e]!;
-    const x = expected.data[e]!;
-    if (sameValue(g, x)) {
-      exact++;
-      continue;
-    }
-    const abs = absError(g, x);
-    maxAbs = Math.max(maxAbs, abs);
-    first ??= elementReport(e, expected.shape, null, g, x, null);
-    if (!strict && abs <= tolerance.abs) within++;
-    else {
-      failing++;
-      firstFailing ??= elementReport(e, expected.shape, null, g, x, null);
-    }
-  }
-  if (!sameShape) failing = Math.max(1, elements);
-  return {
-    name,
-    kind,
-    shape: got.shape,
-    expectedShape: expected.shape,
-    elements,
-    exact,
-    percentExact: elements ? (100 * exact) / elements : 100,
-    lsb: null,
-    tolerance,
-    analysis: kind === 'cell input' ? 'bit equality with the original\'s value' : 'against the original with its cells cut out, fed the converted cells\' outputs',
-    differing: sameShape ? elements - exact : elements,
-    withinTolerance: within,
-    ties: { count: 0, samples: [] },
-    unexplained: { count: failing, first: firstFailing ?? (sameShape ? null : elementReport(null, expected.shape, null, NaN, null, null, { reason: `shape [${got.shape.join(', ')}] differs from the original's [${expected.shape.join(', ')}]` })) },
-    maxErrorLsb: null,
-    maxErrorAbs: maxAbs,
-    firstMismatch: first,
-    maxErrorPerStep: null,
-    passed: failing === 0,
-  };
-}
