@@ -3,8 +3,9 @@ import type { Model } from '../ir/model.js';
 import { exportModel } from '../onnx/export.js';
 import { isCellNode, recognizeCells } from '../recognize/cell.js';
 import type { CellDescription } from '../recognize/description.js';
-import { referenceCellOf } from '../reference/from-description.js';
-import { runReferenceCell, type ReferenceResult } from '../reference/lstm-cell.js';
+import { referenceCellsOf } from '../reference/from-export.js';
+import { runReferenceCell, type ReferenceResult } from '../reference/run.js';
+import type { ReferenceCell } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import { exposeValues } from './probe.js';
 import { openSession, type OptimizationLevel } from '../run/session.js';
@@ -39,13 +40,14 @@ export async function verifyAgainstReference(check: ReferenceCheck): Promise<Ver
   }
   const bytes = exportModel(check.converted);
   const references = cells.map(() => new ReferenceCache());
+  const referenceCells = new Map(referenceCellsOf(check.original).map((r) => [r.boundary.outputs[0], r.cell]));
   const levels = [];
   for (const level of check.levels) {
     const session = await openSession(bytes, { level, source: check.converted.source });
     try {
       const feeds = Object.fromEntries(session.inputNames.map((n) => [n, inputFor(check.inputs, n, check.converted.source)]));
       const got = await session.run(feeds);
-      const outputs = cells.flatMap((cell, k) => compareCell(cell, got, references[k]!, check.tolerance));
+      const outputs = cells.flatMap((cell, k) => compareCell(cell, referenceCells.get(cell.outputs[0].name)!, got, references[k]!, check.tolerance));
       levels.push(levelReport(level, outputs));
     } finally {
       await session.release();
@@ -93,7 +95,7 @@ function equalArrays(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-function compareCell(cell: CellDescription, got: Record<string, NdArray>, cache: ReferenceCache, tolerance: Tolerance): OutputReport[] {
+function compareCell(cell: CellDescription, referenceCell: ReferenceCell, got: Record<string, NdArray>, cache: ReferenceCache, tolerance: Tolerance): OutputReport[] {
   const x = got[cell.input.name]!;
   if (x.shape.length !== 3) throw new InputError(`cell input "${cell.input.name}" has shape [${x.shape.join(', ')}], expected 3 axes`);
   const [steps, batch] = cell.batchFirst ? [x.shape[1]!, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
@@ -102,7 +104,7 @@ function compareCell(cell: CellDescription, got: Record<string, NdArray>, cache:
   const h0 = state(cell.initialHidden);
   const c0 = state(cell.initialCell);
   const timeFirst = cell.batchFirst ? swapLeadingAxes(x.data, batch, steps, cell.inputSize) : x.data;
-  const reference = cache.get([x.data, h0, c0], () => runReferenceCell(referenceCellOf(cell), timeFirst, steps, batch, h0, c0));
+  const reference = cache.get([x.data, h0, c0], () => runReferenceCell(referenceCell, timeFirst, steps, batch, h0, c0));
 
   const name = cell.node.name ?? `cell ${cell.index}`;
   const outputScale = cell.quantizers.output.scale;
