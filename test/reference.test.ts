@@ -5,8 +5,8 @@ import { exportModel } from '../src/onnx/export.js';
 import { readModel } from '../src/onnx/files.js';
 import { recognizeCells } from '../src/recognize/cell.js';
 import type { CellDescription } from '../src/recognize/description.js';
-import { referenceCellOf } from '../src/reference/from-description.js';
-import { runReferenceCell, type ReferenceResult } from '../src/reference/lstm-cell.js';
+import { referenceCellsOf } from '../src/reference/from-export.js';
+import { runReferenceCell, type ReferenceResult } from '../src/reference/run.js';
 import type { NdArray } from '../src/run/npy.js';
 import { exposeValues } from '../src/verify/probe.js';
 import { openSession } from '../src/run/session.js';
@@ -26,6 +26,7 @@ function swap(data: Float32Array, a: number, b: number, f: number): Float32Array
  */
 async function referenceOutputs(file: string, inputs: NdArray[]): Promise<{ cells: CellDescription[]; results: ReferenceResult[]; steps: number; batch: number }> {
   const cells = recognizeCells(readModel(file));
+  const referenceCells = new Map(referenceCellsOf(readModel(file)).map((r) => [r.boundary.outputs[0], r.cell]));
   const model = readModel(file);
   convertModel(model);
   const boundary = cells.flatMap((c) => [c.input.name, ...[c.initialHidden, c.initialCell].filter((s) => s.kind === 'value').map((s) => s.value.name)]);
@@ -45,7 +46,7 @@ async function referenceOutputs(file: string, inputs: NdArray[]): Promise<{ cell
     const timeFirst = fromReference ?? (cell.batchFirst ? swap(x.data, batch, steps, cell.inputSize) : x.data);
     const H = cell.hiddenSize;
     const state = (s: CellDescription['initialHidden']) => (s.kind === 'value' ? got[s.value.name]!.data : new Float32Array(batch * H));
-    const result = runReferenceCell(referenceCellOf(cell), timeFirst, steps, batch, state(cell.initialHidden), state(cell.initialCell));
+    const result = runReferenceCell(referenceCells.get(cell.outputs[0].name)!, timeFirst, steps, batch, state(cell.initialHidden), state(cell.initialCell));
     sequences.set(cell.outputs[0].name, result.hiddenStates);
     results.push(result);
   }

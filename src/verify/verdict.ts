@@ -35,6 +35,8 @@ export function cellCheck(cell: string, followed: CellCheck['followed'], report:
     unexplained: report.unexplained,
     unexplainedSamples: report.unexplainedSamples.map((s) => ({ ...s, cell })),
     lastCell: report.lastCell,
+    certifiedTies: report.certifiedTies,
+    candidateCapHits: report.candidateCapHits,
     consistent: report.unexplained === 0 && report.lastCell !== 'inconsistent',
   };
 }
