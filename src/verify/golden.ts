@@ -65,71 +65,84 @@ export async function verifyAgainstGoldens(check: GoldenCheck): Promise<VerifyRe
   const bytes = exportModel(running);
   const feeds = feedsFor(running, check.inputs);
   const cache = new TrajectoryCache();
-  let maps: Map<string, ElementMap> | null = null;
-  let golden: GoldenCells | null = null;
-  const levels: LevelReport[] = [];
+  try {
+    let maps: Map<string, ElementMap> | null = null;
+    let golden: GoldenCells | null = null;
+    // each level is finished once its trajectories (running in workers meanwhile) are back
+    const pending: (() => Promise<LevelReport>)[] = [];
 
-  for (const level of check.levels) {
-    progress(`level ${level}: running the model`);
-    const run = await runRepeatedly(bytes, level, feeds, model.source, (r) => progress(`level ${level}: run ${r} of ${RUNS_PER_SESSION}`));
-    const got = run.outputs;
-    if (levels.length === 0) {
-      checkGoldenShapes(names, check.expected, got, check.expectedLabels, model.source);
-      if (cells.length) {
-        progress('finding which output elements are cell outputs');
-        const mapped = await mapOutputsToCells(running, cells.map((c) => c.boundary.outputs), got, feeds, names);
-        if (typeof mapped === 'string') notChecked.push(`no tie analysis: cannot tell which output elements the cells computed (${mapped})`);
-        else maps = mapped;
+    for (const level of check.levels) {
+      progress(`level ${level}: running the model`);
+      const run = await runRepeatedly(bytes, level, feeds, model.source, (r) => progress(`level ${level}: run ${r} of ${RUNS_PER_SESSION}`));
+      const got = run.outputs;
+      if (pending.length === 0) {
+        checkGoldenShapes(names, check.expected, got, check.expectedLabels, model.source);
+        if (cells.length) {
+          progress('finding which output elements are cell outputs');
+          const mapped = await mapOutputsToCells(running, cells.map((c) => c.boundary.outputs), got, feeds, names);
+          if (typeof mapped === 'string') notChecked.push(`no tie analysis: cannot tell which output elements the cells computed (${mapped})`);
+          else maps = mapped;
+        }
+        if (maps) golden = goldenCells(cells, maps, check.expected, got);
       }
-      if (maps) golden = goldenCells(cells, maps, check.expected, got);
-    }
-    const shapes = cells.map((c) => cellShape(c, got));
-    const comparisons = names.map((name) =>
-      compareElements(name, got[name]!, check.expected.get(name)!, maps?.get(name) ?? null, cells, shapes, golden, toleranceFor(tolerance, name), strict),
-    );
-    if (levels.length === 0) {
-      checkGoldenOrder(names, comparisons.map((c) => c.failing > 0), check.expected, got, check.expectedLabels);
-      for (const c of comparisons) {
-        if (c.floatFailures && !hasAbsTolerance(tolerance, c.name) && cells.length) floatOutputMistake(c.name, c.maxFloatError);
+      const shapes = cells.map((c) => cellShape(c, got));
+      const comparisons = names.map((name) =>
+        compareElements(name, got[name]!, check.expected.get(name)!, maps?.get(name) ?? null, cells, shapes, golden, toleranceFor(tolerance, name), strict),
+      );
+      if (pending.length === 0) {
+        checkGoldenOrder(names, comparisons.map((c) => c.failing > 0), check.expected, got, check.expectedLabels);
+        for (const c of comparisons) {
+          if (c.floatFailures && !hasAbsTolerance(tolerance, c.name) && cells.length) floatOutputMistake(c.name, c.maxFloatError);
+        }
       }
+      // tie analysis: only for cells with differences that need it
+      const needed = [...new Set(comparisons.flatMap((c) => [...c.pending.keys()]))].sort((a, b) => a - b);
+      const following = needed.map((k) => {
+        const cell = cells[k]!;
+        const follow = (who: string, hidden: NdArray, lastCell: Float32Array | undefined) => {
+          const input = trajectoryInput(cell.cell, cell.boundary, got, hidden, lastCell, model.source);
+          return cache.follow(cell.cell, input, (done, total) => progress(`level ${level}: cell ${cell.cell.name}: following the ${who} hidden states`, done, total));
+        };
+        const g = golden!.cells[k]!;
+        return { k, model: follow('model\'s', got[cell.boundary.outputs[0]]!, got[cell.boundary.outputs[2]]!.data), goldens: follow('goldens\'', g.hidden, g.lastCell) };
+      });
+      const goldenCellsNow = golden;
+      pending.push(async () => {
+        const cellChecks: CellCheck[] = [];
+        const verdicts = new Map<number, { consistent: boolean; golden: TrajectoryReport; model: TrajectoryReport }>();
+        for (const f of following) {
+          const [modelReport, goldenReport] = [await f.model, await f.goldens];
+          const name = cells[f.k]!.cell.name;
+          const ofModel = cellCheck(name, 'model', modelReport);
+          const ofGoldens = cellCheck(name, 'goldens', goldenReport);
+          cellChecks.push(ofModel, ofGoldens);
+          verdicts.set(f.k, { consistent: ofModel.consistent && ofGoldens.consistent, golden: goldenReport, model: modelReport });
+        }
+        const outputs = comparisons.map((c) => finishOutput(c, verdicts, cells, shapes, got, goldenCellsNow));
+        return levelReport(level, RUNS_PER_SESSION, run.disagreements, outputs, cellChecks);
+      });
     }
-    // tie analysis: only for cells with differences that need it
-    const needed = new Set(comparisons.flatMap((c) => [...c.pending.keys()]));
-    const cellChecks: CellCheck[] = [];
-    const verdicts = new Map<number, { consistent: boolean; golden: TrajectoryReport; model: TrajectoryReport }>();
-    for (const k of [...needed].sort((a, b) => a - b)) {
-      const cell = cells[k]!;
-      const follow = (who: string, hidden: NdArray, lastCell: Float32Array | undefined) => {
-        const input = trajectoryInput(cell.cell, cell.boundary, got, hidden, lastCell, model.source);
-        return cache.follow(cell.cell, input, (done, total) => progress(`level ${level}: cell ${cell.cell.name}: following the ${who} hidden states`, done, total));
-      };
-      const modelReport = follow('model\'s', got[cell.boundary.outputs[0]]!, got[cell.boundary.outputs[2]]!.data);
-      const g = golden!.cells[k]!;
-      const goldenReport = follow('goldens\'', g.hidden, g.lastCell);
-      const ofModel = cellCheck(cell.cell.name, 'model', modelReport);
-      const ofGoldens = cellCheck(cell.cell.name, 'goldens', goldenReport);
-      cellChecks.push(ofModel, ofGoldens);
-      verdicts.set(k, { consistent: ofModel.consistent && ofGoldens.consistent, golden: goldenReport, model: modelReport });
+    const levels: LevelReport[] = [];
+    for (const finish of pending) levels.push(await finish());
+
+    checked.push(`${names.length} output(s) against the expected arrays at ${check.levels.join(', ')}, each onnxruntime session run ${RUNS_PER_SESSION} times`);
+    if (strict) checked.push('strict: every element must be bit-equal; no tie analysis');
+    else if (cells.length && maps) {
+      checked.push(`differences in the outputs of ${cells.length} cell(s) judged by following the model's and the goldens' hidden states through the cell that qlstm.cells describes (validated)`);
+      const unfollowed = cells.filter((_, k) => !golden!.cells[k]).map((c) => c.cell.name);
+      if (unfollowed.length) notChecked.push(`ties cannot be certified for cell(s) ${unfollowed.join(', ')}: their hidden states are not among the outputs compared; their outputs are compared directly`);
     }
-    const outputs = comparisons.map((c) => finishOutput(c, verdicts, cells, shapes, got, golden));
-    levels.push(levelReport(level, RUNS_PER_SESSION, run.disagreements, outputs, cellChecks));
-  }
+    const floatOutputs = levels[0]?.outputs.filter((o) => o.lsb === null && maps).map((o) => o.name) ?? [];
+    if (floatOutputs.length) notChecked.push(`ties cannot be certified for float output(s) ${floatOutputs.join(', ')}: compared directly, within --tolerance-abs`);
 
-  checked.push(`${names.length} output(s) against the expected arrays at ${check.levels.join(', ')}, each onnxruntime session run ${RUNS_PER_SESSION} times`);
-  if (strict) checked.push('strict: every element must be bit-equal; no tie analysis');
-  else if (cells.length && maps) {
-    checked.push(`differences in the outputs of ${cells.length} cell(s) judged by following the model's and the goldens' hidden states through the cell that qlstm.cells describes (validated)`);
-    const unfollowed = cells.filter((_, k) => !golden!.cells[k]).map((c) => c.cell.name);
-    if (unfollowed.length) notChecked.push(`ties cannot be certified for cell(s) ${unfollowed.join(', ')}: their hidden states are not among the outputs compared; their outputs are compared directly`);
+    return {
+      ...reportHeader('golden', model.source, strict, toleranceJson(tolerance)),
+      levels,
+      checked,
+      notChecked,
+      passed: levels.every((l) => l.passed),
+    };
+  } finally {
+    await cache.stop();
   }
-  const floatOutputs = levels[0]?.outputs.filter((o) => o.lsb === null && maps).map((o) => o.name) ?? [];
-  if (floatOutputs.length) notChecked.push(`ties cannot be certified for float output(s) ${floatOutputs.join(', ')}: compared directly, within --tolerance-abs`);
-
-  return {
-    ...reportHeader('golden', model.source, strict, toleranceJson(tolerance)),
-    levels,
-    checked,
-    notChecked,
-    passed: levels.every((l) => l.passed),
-  };
 }

@@ -71,61 +71,74 @@ export async function verifyAgainstReference(check: ReferenceCheck): Promise<Ver
   const notChecked: string[] = [];
   let restProblem = typeof rest === 'string' ? rest : null;
   const cache = new TrajectoryCache();
-  const levels: LevelReport[] = [];
+  try {
+    // each level is finished once its trajectories (running in workers meanwhile) are back
+    const pending: (() => Promise<LevelReport>)[] = [];
 
-  for (const level of check.levels) {
-    progress(`level ${level}: running the converted model`);
-    const run = await runRepeatedly(bytes, level, feeds, converted.source, (r) => progress(`level ${level}: run ${r} of ${RUNS_PER_SESSION}`));
-    const got = run.outputs;
-    const disagreements: RunDisagreement[] = [...run.disagreements];
-    const outputs: OutputReport[] = [];
-    const checks: CellCheck[] = [];
-    for (const { cell, boundary } of cells) {
-      const input = trajectoryInput(cell, boundary, got, got[boundary.outputs[0]]!, got[boundary.outputs[2]]!.data, converted.source);
-      const report = cache.follow(cell, input, (done, total) => progress(`level ${level}: cell ${cell.name}: following the converted model's hidden states`, done, total));
-      const shape: CellShape = { steps: input.steps, batch: input.batch, hidden: cell.hiddenSize, batchFirst: cell.batchFirst };
-      checks.push(cellCheck(cell.name, 'model', report));
-      outputs.push(...cellRows(cell, boundary, report, shape, got, strict));
-    }
-    if (typeof rest !== 'string' && restProblem === null) {
-      progress(`level ${level}: running ${original.source} with its cells cut out`);
-      const restFeeds = Object.fromEntries(rest.inputs.map((n) => [n, got[n] ?? check.inputs.get(n)!]));
-      try {
-        const restRun = await runRepeatedly(rest.bytes, level, restFeeds, `${original.source} (cells cut out)`);
-        disagreements.push(...restRun.disagreements);
-        for (const name of selected) outputs.push(compareWhole(name, 'graph output', got[name]!, restRun.outputs[name]!, toleranceFor(tolerance, name), strict));
-        for (const name of rest.cellInputs) outputs.push(compareWhole(name, 'cell input', got[name]!, restRun.outputs[name]!, { lsb: 0, abs: 0 }, true));
-      } catch (error) {
-        if (!(error instanceof InputError)) throw error;
-        restProblem = `onnxruntime cannot run ${original.source} with its cells cut out: ${error.detail}`;
+    for (const level of check.levels) {
+      progress(`level ${level}: running the converted model`);
+      const run = await runRepeatedly(bytes, level, feeds, converted.source, (r) => progress(`level ${level}: run ${r} of ${RUNS_PER_SESSION}`));
+      const got = run.outputs;
+      const disagreements: RunDisagreement[] = [...run.disagreements];
+      const outputs: OutputReport[] = [];
+      const following = cells.map(({ cell, boundary }) => {
+        const input = trajectoryInput(cell, boundary, got, got[boundary.outputs[0]]!, got[boundary.outputs[2]]!.data, converted.source);
+        const report = cache.follow(cell, input, (done, total) => progress(`level ${level}: cell ${cell.name}: following the converted model's hidden states`, done, total));
+        const shape: CellShape = { steps: input.steps, batch: input.batch, hidden: cell.hiddenSize, batchFirst: cell.batchFirst };
+        return { cell, boundary, report, shape };
+      });
+      if (typeof rest !== 'string' && restProblem === null) {
+        progress(`level ${level}: running ${original.source} with its cells cut out`);
+        const restFeeds = Object.fromEntries(rest.inputs.map((n) => [n, got[n] ?? check.inputs.get(n)!]));
+        try {
+          const restRun = await runRepeatedly(rest.bytes, level, restFeeds, `${original.source} (cells cut out)`);
+          disagreements.push(...restRun.disagreements);
+          for (const name of selected) outputs.push(compareWhole(name, 'graph output', got[name]!, restRun.outputs[name]!, toleranceFor(tolerance, name), strict));
+          for (const name of rest.cellInputs) outputs.push(compareWhole(name, 'cell input', got[name]!, restRun.outputs[name]!, { lsb: 0, abs: 0 }, true));
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          restProblem = `onnxruntime cannot run ${original.source} with its cells cut out: ${error.detail}`;
+        }
       }
+      pending.push(async () => {
+        const checks: CellCheck[] = [];
+        const rows: OutputReport[] = [];
+        for (const f of following) {
+          const report = await f.report;
+          checks.push(cellCheck(f.cell.name, 'model', report));
+          rows.push(...cellRows(f.cell, f.boundary, report, f.shape, got, strict));
+        }
+        return levelReport(level, RUNS_PER_SESSION, disagreements, [...rows, ...outputs], checks);
+      });
     }
-    levels.push(levelReport(level, RUNS_PER_SESSION, disagreements, outputs, checks));
+    const levels: LevelReport[] = [];
+    for (const finish of pending) levels.push(await finish());
+    const checked = [
+      `${cells.length} cell(s) against the reference cell read from ${original.source} (src/reference), on the converted model's own values at each cell's boundary; ${strict ? 'strict: no ties allowed' : 'certified ties follow the converted model\'s choice'}`,
+      `each onnxruntime session run ${RUNS_PER_SESSION} times at ${check.levels.join(', ')}`,
+    ];
+    if (restProblem === null) {
+      checked.push(`the rest of the graph: ${original.source} with its cells cut out (Quant nodes lowered by verify's own float lowering), fed the converted model's cell outputs, against the converted model's graph outputs ${selected.join(', ')} and the cells' inputs`);
+    } else {
+      notChecked.push(`the rest of the graph (everything but the cells): ${restProblem}`);
+    }
+    if (selected.length < graphOutputs.length) notChecked.push(`graph outputs not selected by --outputs: ${graphOutputs.filter((n) => !selected.includes(n)).join(', ')}`);
+    return {
+      ...reportHeader('reference', converted.source, strict, toleranceJson(tolerance), original.source),
+      levels,
+      checked,
+      notChecked,
+      passed: levels.every((l) => l.passed),
+    };
+  } finally {
+    await cache.stop();
   }
-  const checked = [
-    `${cells.length} cell(s) against the reference cell read from ${original.source} (src/reference), on the converted model's own values at each cell's boundary; ${strict ? 'strict: no ties allowed' : 'certified ties follow the converted model\'s choice'}`,
-    `each onnxruntime session run ${RUNS_PER_SESSION} times at ${check.levels.join(', ')}`,
-  ];
-  if (restProblem === null) {
-    checked.push(`the rest of the graph: ${original.source} with its cells cut out (Quant nodes lowered by verify's own float lowering), fed the converted model's cell outputs, against the converted model's graph outputs ${selected.join(', ')} and the cells' inputs`);
-  } else {
-    notChecked.push(`the rest of the graph (everything but the cells): ${restProblem}`);
-  }
-  if (selected.length < graphOutputs.length) notChecked.push(`graph outputs not selected by --outputs: ${graphOutputs.filter((n) => !selected.includes(n)).join(', ')}`);
-  return {
-    ...reportHeader('reference', converted.source, strict, toleranceJson(tolerance), original.source),
-    levels,
-    checked,
-    notChecked,
-    passed: levels.every((l) => l.passed),
-  };
 }
 
 function toSpec(tolerance: ToleranceSpec | Tolerance | undefined): ToleranceSpec {
   if (!tolerance) return NO_TOLERANCE;
   return 'all' in tolerance ? tolerance : { all: { ...tolerance }, perOutput: new Map() };
 }
-
 
 function boundaryNames(b: ReferenceBoundary): string[] {
   return [b.input, b.initialHidden, b.initialCell, ...b.outputs].filter((n): n is string => n !== null);

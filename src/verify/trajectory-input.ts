@@ -1,6 +1,6 @@
-import { InputError } from '../errors.js';
+import { Worker } from 'node:worker_threads';
+import { InputError, InternalError, QlstmError, UnsupportedModelError, UsageError, type ErrorLocation } from '../errors.js';
 import type { NdArray } from '../run/npy.js';
-import { followTrajectory } from '../reference/trajectory.js';
 import type { ReferenceBoundary, ReferenceCell, TrajectoryInput, TrajectoryReport } from '../reference/types.js';
 
 /**
@@ -55,18 +55,55 @@ export function swapLeadingAxes(data: Float32Array, a: number, b: number, featur
 /**
  * Trajectory reports by their inputs: the levels of onnxruntime usually give the same
  * values, and the goldens' trajectory equals the model's where they agree, so each
- * distinct input is followed once.
+ * distinct input is followed once. Each runs in a worker thread, so that onnxruntime (which
+ * blocks the thread that calls it) runs the next level meanwhile.
  */
 export class TrajectoryCache {
-  private readonly entries: { cell: ReferenceCell; input: TrajectoryInput; report: TrajectoryReport }[] = [];
+  private readonly entries: { cell: ReferenceCell; input: TrajectoryInput; report: Promise<TrajectoryReport> }[] = [];
+  private readonly workers = new Set<Worker>();
 
-  follow(cell: ReferenceCell, input: TrajectoryInput, onProgress?: (done: number, total: number) => void): TrajectoryReport {
+  follow(cell: ReferenceCell, input: TrajectoryInput, onProgress?: (done: number, total: number) => void): Promise<TrajectoryReport> {
     const hit = this.entries.find((e) => e.cell === cell && sameInput(e.input, input));
     if (hit) return hit.report;
-    const report = followTrajectory(cell, input, onProgress ? { onProgress } : {});
+    const report = inWorker(cell, input, this.workers, onProgress);
+    report.catch(() => {}); // awaited later; an early failure must not go unhandled meanwhile
     this.entries.push({ cell, input, report });
     return report;
   }
+
+  /** Stops what is still running (when verification ends early, with an error). */
+  async stop(): Promise<void> {
+    await Promise.all([...this.workers].map((w) => w.terminate()));
+  }
+}
+
+const ERRORS: Record<string, new (detail: string, at?: ErrorLocation) => QlstmError> = { InputError, UsageError, UnsupportedModelError, InternalError };
+
+function inWorker(cell: ReferenceCell, input: TrajectoryInput, running: Set<Worker>, onProgress?: (done: number, total: number) => void): Promise<TrajectoryReport> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const worker = new Worker(new URL('./trajectory-worker.js', import.meta.url), { workerData: { cell, input } });
+    running.add(worker);
+    worker.on('message', (m: { progress?: [number, number]; report?: TrajectoryReport; error?: { kind: string; detail: string; at: ErrorLocation } }) => {
+      if (m.progress) onProgress?.(...m.progress);
+      else if (m.report) {
+        settled = true;
+        resolve(m.report);
+      } else if (m.error) {
+        settled = true;
+        const Kind = ERRORS[m.error.kind];
+        reject(Kind ? new Kind(m.error.detail, m.error.at) : new InternalError(`following cell "${cell.name}" failed: ${m.error.detail}`));
+      }
+    });
+    worker.on('error', (error) => {
+      settled = true;
+      reject(new InternalError(`following cell "${cell.name}" failed: ${error.message}`));
+    });
+    worker.on('exit', (code) => {
+      running.delete(worker);
+      if (!settled) reject(new InternalError(`following cell "${cell.name}": its worker stopped (exit code ${code})`));
+    });
+  });
 }
 
 function sameInput(a: TrajectoryInput, b: TrajectoryInput): boolean {
