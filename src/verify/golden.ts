@@ -136,7 +136,7 @@ export async function verifyAgainstGoldens(check: GoldenCheck): Promise<VerifyRe
     if (floatOutputs.length) notChecked.push(`ties cannot be certified for float output(s) ${floatOutputs.join(', ')}: compared directly, within --tolerance-abs`);
 
     return {
-      ...reportHeader('golden', model.source, strict, toleranceJson(tolerance)),
+      ...(await reportHeader('golden', model.source, strict, toleranceJson(tolerance))),
       levels,
       checked,
       notChecked,

@@ -39,7 +39,9 @@ export function arraySources(files: readonly string[], names: readonly string[])
 
 function descrOf(bytes: Uint8Array): string {
   const header = new TextDecoder('latin1').decode(bytes.subarray(0, Math.min(bytes.length, 4096)));
-  return /'descr':\s*'([^']*)'/.exec(header)?.[1] ?? '?';
+  // numpy's header is a Python dict: either quote, and a key given twice keeps its last value
+  const found = [...header.matchAll(/['"]descr['"]\s*:\s*['"]([^'"]*)['"]/g)];
+  return found.at(-1)?.[1] ?? '?';
 }
 
 const TYPE_NAMES: Record<string, string> = {

@@ -124,7 +124,7 @@ export async function verifyAgainstReference(check: ReferenceCheck): Promise<Ver
     }
     if (selected.length < graphOutputs.length) notChecked.push(`graph outputs not selected by --outputs: ${graphOutputs.filter((n) => !selected.includes(n)).join(', ')}`);
     return {
-      ...reportHeader('reference', converted.source, strict, toleranceJson(tolerance), original.source),
+      ...(await reportHeader('reference', converted.source, strict, toleranceJson(tolerance), original.source)),
       levels,
       checked,
       notChecked,

@@ -1,20 +1,20 @@
 import type { TrajectoryReport } from '../reference/types.js';
-import { ONNXRUNTIME_VERSION } from '../run/session.js';
+import { onnxruntimeVersion } from '../run/session.js';
 import { VERSION } from '../version.js';
 import { REPORT_VERSION, type CellCheck, type Tolerance, type VerifyReport } from './report.js';
 
 /** The fields every report starts with: schema, versions, mode and settings. */
-export function reportHeader(
+export async function reportHeader(
   mode: VerifyReport['mode'],
   model: string,
   strict: boolean,
   tolerance: VerifyReport['tolerance'],
   original?: string,
-): Pick<VerifyReport, 'version' | 'qlstm' | 'onnxruntime' | 'mode' | 'model' | 'original' | 'strict' | 'tolerance'> {
+): Promise<Pick<VerifyReport, 'version' | 'qlstm' | 'onnxruntime' | 'mode' | 'model' | 'original' | 'strict' | 'tolerance'>> {
   return {
     version: REPORT_VERSION,
     qlstm: VERSION,
-    onnxruntime: ONNXRUNTIME_VERSION,
+    onnxruntime: await onnxruntimeVersion(),
     mode,
     model,
     ...(original === undefined ? {} : { original }),

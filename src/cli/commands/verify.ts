@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { Model } from '../../ir/model.js';
-import { readModel, writeFileAtomic } from '../../onnx/files.js';
+import { readModel } from '../../onnx/files.js';
 import { recognizeCells } from '../../recognize/cell.js';
 import type { NdArray } from '../../run/npy.js';
 import type { OptimizationLevel } from '../../run/session.js';
@@ -16,6 +16,10 @@ import type { VerifyReport } from '../../verify/report.js';
 import { anyTolerance, checkToleranceNames, parseTolerances, type ToleranceSpec } from '../../verify/tolerance.js';
 import { json, type Output } from '../output.js';
 import { renderVerifyReport } from '../render-verify.js';
+import { checkOutputPath, writeFileAtomic } from '../write-output.js';
+
+/** Report files are results of the run: a new run replaces them (never a link, device or folder). */
+const REPORT_WRITE = { force: true };
 
 export interface VerifyCommandOptions {
   models: string[];
@@ -43,6 +47,7 @@ export interface VerifyCommandOptions {
 export async function verifyCommand(options: VerifyCommandOptions, io: Output): Promise<number> {
   const tolerance = parseTolerances(options.toleranceLsb, options.toleranceAbs);
   if (options.strict && anyTolerance(tolerance)) throw new UsageError('--strict demands bit equality; drop --tolerance-lsb / --tolerance-abs, or drop --strict');
+  for (const file of [options.report, options.junit]) if (file) checkOutputPath(file, REPORT_WRITE);
   const progress = progressWriter(options.progress);
   let report: VerifyReport;
   try {
@@ -50,8 +55,8 @@ export async function verifyCommand(options: VerifyCommandOptions, io: Output): 
   } finally {
     progress.clear();
   }
-  if (options.report) writeFileAtomic(options.report, new TextEncoder().encode(`${json(report)}\n`));
-  if (options.junit) writeFileAtomic(options.junit, new TextEncoder().encode(junitXml(report)));
+  if (options.report) await writeFileAtomic(options.report, new TextEncoder().encode(`${json(report)}\n`), REPORT_WRITE);
+  if (options.junit) await writeFileAtomic(options.junit, new TextEncoder().encode(junitXml(report)), REPORT_WRITE);
   io.out(options.json ? json(report) : renderVerifyReport(report));
   return report.passed ? 0 : 1;
 }
