@@ -129,6 +129,25 @@ describe('designed ties', () => {
     assert.equal(follow(cell, 0.12109375).unexplained, 1);
   });
 
+  it('an activation tie: sigmoid(0) = 0.5 exactly on a boundary of the output sigmoid quantizer', () => {
+    // Output gate weights and bias 0: acc 0, certain. Output sigmoid scale s = fl32(1/257)
+    // = 0.0038910506: fl32(0.5 / s) = 128.5 -> code 128 (half to even), but an implementation
+    // one unit (2^-24) high gives 0.50000006 / s = 128.50002 -> 129: within ACTIVATION_ULPS, a
+    // tie, 0.5 ulp from the boundary (the midpoint of 0.5 and 0.50000006).
+    //   code 128: o = 128 s = 0.49805447, o * 0.2421875 = 0.12062257 -> 494.07 / 4096 -> 494
+    //   code 129: o = 129 s = 0.5019455,  o * 0.2421875 = 0.12156493 -> 497.93 / 4096 -> 498
+    const base = designedCell({ output: q(2 ** -12, 12, true) });
+    const cell: ReferenceCell = {
+      ...base,
+      output: { ...base.output, inputWeight: Float32Array.of(0), recurrentWeight: Float32Array.of(0), bias: Float32Array.of(0), activation: q(Math.fround(1 / 257), 8, false) },
+    };
+    const nominal = follow(cell, 494 / 4096);
+    assert.deepEqual([nominal.nominal, nominal.ties, nominal.unexplained, nominal.certifiedTies], [1, 0, 0, 1]);
+    const other = follow(cell, 498 / 4096);
+    assert.deepEqual([other.ties, other.unexplained], [1, 0]);
+    assert.deepEqual(other.tieSamples, [{ step: 0, batch: 0, unit: 0, quantizer: 'output_sigmoid', codes: [128, 129], distanceUlps: 0.5 }]);
+  });
+
   it('a 16-bit output quantizer with codes above 32767', () => {
     // forget bias 7.9375 (code 127 of scale 2^-4): sigmoid = 0.99964 -> 255.9 -> 256, clamped
     // to 255: f = 0.99609375. c0 = 127/128: f c0 = 0.98831 -> 126.504 / 128 -> 127/128, so
