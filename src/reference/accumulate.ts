@@ -17,9 +17,10 @@
  *
  * The reference sums the exact products (a float32 product is exact in a double) in double,
  * whose own error is at most gamma64_{K+1} times the same sum, and widens the interval by it.
- * The quantizer's code clamp(round(fl(fl(r / s) + zp))) is monotone in r, so any
- * implementation's code lies between the codes of the interval's float32 endpoints: when they
- * agree the decision is certain, otherwise it is a certified tie.
+ * An implementation's sum r is a float32 inside that interval, so between its smallest and
+ * largest float32 values (the interval's ends rounded inwards). The quantizer's code
+ * clamp(round(fl(fl(r / s) + zp))) is monotone in r, so r's code lies between the codes of those
+ * two values: when they agree the decision is certain, otherwise it is a certified tie.
  *
  * The kernel (dot-kernel.ts) gives sum_k a_k w_k and sum_k |a_k w_k| in the same pass; only
  * certified ties need more (their nominal code and the distance to the boundary).
@@ -155,8 +156,9 @@ export function accumulate(p: PackedGates, rows: number, x: Float32Array, xOffse
         codes[r * units + n] = quickLow < q.min ? q.min : quickLow > q.max ? q.max : quickLow;
         continue;
       }
-      const lowValue = down32(v - bound);
-      const highValue = up32(v + bound);
+      // the float32 values inside the interval: an implementation's sum is one of them
+      const lowValue = up32(v - bound);
+      const highValue = down32(v + bound);
       const low = codeOf(q, lowValue);
       const high = codeOf(q, highValue);
       if (low === high) {
