@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { attr, type Attribute } from '../src/ir/attribute.js';
 import { DataType } from '../src/ir/data-type.js';
@@ -158,9 +161,6 @@ async function onnxruntimeValue(model: Model, value: Value): Promise<{ shape: nu
   out.info = { type: tensorType(F) };
   model.graph.nodes.push(new Node({ opType: 'Cast', name: 'to_float', inputs: [value], outputs: [out], attributes: [attr.int('to', F)] }));
   model.graph.outputs = [out];
-  const fs = await import('node:fs');
-  const os = await import('node:os');
-  const path = await import('node:path');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qlstm-eval-'));
   const file = path.join(dir, 'constants.onnx');
   fs.writeFileSync(file, exportModel(model));
