@@ -12,13 +12,15 @@
  * passes through at most K - 1 additions, one multiplication and the final bias addition,
  * each a relative error of at most u (fewer with FMA); a product of at most K + 1 factors
  * (1 + d_i), |d_i| <= u, is 1 + t with |t| <= gamma_{K+1} (Higham, Accuracy and Stability of
- * Numerical Algorithms, lemma 3.1 and eq. 3.5, which hold for any order of summation).
+ * Numerical Algorithms, 2nd ed., lemma 3.1 and the inner-product bound of section 3.1, which
+ * does not depend on the order of summation). Underflow on additions is exact.
  *
  * The reference sums the exact products (a float32 product is exact in a double) in double,
  * whose own error is at most gamma64_{K+1} times the same sum, and widens the interval by it.
- * The quantizer's code clamp(round(fl(fl(r / s) + zp))) is monotone in r, so the codes any
- * implementation can produce are exactly those between the codes of the interval's float32
- * endpoints: when they agree the decision is certain, otherwise it is a certified tie.
+ * An implementation's sum r is a float32 inside that interval, so between its smallest and
+ * largest float32 values (the interval's ends rounded inwards). The quantizer's code
+ * clamp(round(fl(fl(r / s) + zp))) is monotone in r, so r's code lies between the codes of those
+ * two values: when they agree the decision is certain, otherwise it is a certified tie.
  *
  * The kernel (dot-kernel.ts) gives sum_k a_k w_k and sum_k |a_k w_k| in the same pass; only
  * certified ties need more (their nominal code and the distance to the boundary).
@@ -154,8 +156,9 @@ export function accumulate(p: PackedGates, rows: number, x: Float32Array, xOffse
         codes[r * units + n] = quickLow < q.min ? q.min : quickLow > q.max ? q.max : quickLow;
         continue;
       }
-      const lowValue = down32(v - bound);
-      const highValue = up32(v + bound);
+      // the float32 values inside the interval: an implementation's sum is one of them
+      const lowValue = up32(v - bound);
+      const highValue = down32(v + bound);
       const low = codeOf(q, lowValue);
       const high = codeOf(q, highValue);
       if (low === high) {

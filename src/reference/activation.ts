@@ -31,9 +31,9 @@ export function activationUnit(v: number): number {
   return ulp32(Math.max(Math.abs(v), 0.5));
 }
 
-/** [lowest, highest] float32 an implementation may return for f(x), and the nearest float32 to f(x). */
+/** [lowest, highest] float32 an implementation may return for f(x) (the bound's ends rounded inwards), and the nearest float32 to f(x). */
 export function activationRange(kind: ActivationKind, x: number): { low: number; high: number; nearest: number } {
   const v = trueActivation(kind, x);
   const margin = ACTIVATION_ULPS * activationUnit(v) + 1e-14 * Math.abs(v);
-  return { low: down32(v - margin), high: up32(v + margin), nearest: f32(v) };
+  return { low: up32(v - margin), high: down32(v + margin), nearest: f32(v) };
 }

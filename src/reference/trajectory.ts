@@ -235,7 +235,7 @@ class Follower {
       addOption(options, { value: d.value, cost: accCost, gate: g, acc, tie, decision: d, activation: d.nominal });
       for (const alt of d.alternatives) addOption(options, { value: alt.value, cost: accCost + 1, gate: g, acc, tie, decision: d, activation: alt.code });
     }
-    return options;
+    return options.sort((x, y) => x.cost - y.cost);
   }
 
   private records(t: number, b: number, j: number, option: GateOption): TieRecord[] {

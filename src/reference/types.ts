@@ -114,7 +114,10 @@ export interface TrajectoryReport {
   /** first 20, in the order the cell runs its steps (time order; a reverse cell's step T-1 first) */
   unexplainedSamples: UnexplainedRecord[];
   lastCell: 'consistent' | 'inconsistent' | 'not observed';
-  /** decisions where the rounding was certified a tie (both sides possible), whichever side was taken */
+  /**
+   * gate values (and hidden-state tanh values) that a certified tie left with more than one
+   * possibility, whichever was observed; ties whose sides give the same value are not counted
+   */
   certifiedTies: number;
   /** (step, batch, unit) where the set of possible cell states reached its cap and was cut */
   candidateCapHits: number;

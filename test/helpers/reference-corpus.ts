@@ -153,8 +153,9 @@ export async function runProbe(file: string, wanted: string[], feeds: Map<string
   return result!;
 }
 
+/** Equal element by element (NaN equal to NaN; -0 equal to 0, as every consumer here treats them). */
 function sameArray(a: NdArray, b: NdArray): boolean {
-  return a.shape.join() === b.shape.join() && a.data.every((v, i) => Object.is(v, b.data[i]));
+  return a.shape.join() === b.shape.join() && a.data.every((v, i) => Object.is(v + 0, b.data[i]! + 0));
 }
 
 /** [A, B, F] -> [B, A, F] */
