@@ -15,9 +15,9 @@ const dir = temporaryDir('verify-ties');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /**
- * Goldens from another float32 summation order: the same converted model with the input
- * features (and the rows of the input projection's weights) reversed computes the same sums
- * in the opposite order, so a few accumulators land on the other side of a rounding
+ * Goldens from another float32 summation order: the same export with the input features
+ * reversed (in the input and in the columns of the input weights) computes the same sums in
+ * the opposite order, so a few accumulators land on the other side of a rounding
  * boundary and the difference travels through the recurrence. Both are faithful: golden
  * mode must certify every difference as a tie, and --strict must refuse them.
  */
@@ -31,17 +31,28 @@ describe('golden mode certifies the ties of another summation order', () => {
     if (files) return files;
     const next = seededRandom(5);
     const x: NdArray = { shape: [T, B, I], data: Float32Array.from({ length: T * B * I }, () => next() * 2 - 1) };
-    const reversed = readModel(model());
-    const weights = reversed.graph.initializers.find((v) => v.name.endsWith('/input_weights'));
-    assert.ok(weights, 'the fused layout projects the input with one initializer [I, 4H] in the outer graph');
-    const [rows, cols] = weights.constant!.dims as [number, number];
-    const w = weights.constant!.float32();
-    const flipped = new Float32Array(w.length);
-    for (let r = 0; r < rows; r++) flipped.set(w.subarray((rows - 1 - r) * cols, (rows - r) * cols), r * cols);
-    weights.constant = Tensor.float32([rows, cols], flipped);
+    // the same export with the input features in reverse order: reverse the columns of the
+    // cell's input weights ([H, I] int8 initializers behind Clip -> DequantizeLinear)
+    const original = readModel(c.file('qcdq-int'));
+    const cell = original.graph.nodes.find((n) => n.opType === 'QuantLSTMCell')!;
+    const weights = new Set([3, 4, 5, 6].map((k) => {
+      let v = cell.input(k)!;
+      while (v.producer) v = v.producer.input(0)!;
+      return v;
+    }));
+    assert.equal(weights.size, 4, 'four input weight initializers');
+    for (const w of weights) {
+      const [rows, cols] = w.constant!.dims as [number, number];
+      assert.equal(cols, I);
+      const codes = w.constant!.numbers();
+      w.constant = Tensor.int8([rows, cols], Array.from({ length: rows * cols }, (_, k) => codes[Math.floor(k / cols) * cols + cols - 1 - (k % cols)]!));
+    }
+    const reversedFile = path.join(dir, 'large.reversed-features.onnx');
+    fs.writeFileSync(reversedFile, exportModel(original));
+    const reversed = convertFixture(reversedFile, path.join(dir, 'large.reversed-features.converted.onnx'));
     const xReversed = new Float32Array(x.data.length);
     for (let k = 0; k < T * B; k++) for (let i = 0; i < I; i++) xReversed[k * I + i] = x.data[k * I + I - 1 - i]!;
-    const outputs = await runModel(exportModel(reversed), 'all', [{ shape: x.shape, data: xReversed }]);
+    const outputs = await runModel(fs.readFileSync(reversed), 'all', [{ shape: x.shape, data: xReversed }]);
     const [straight] = await runModel(fs.readFileSync(model()), 'all', [x]);
     const differing = difference(straight!, outputs[0]!).unequal;
     const inputs = path.join(dir, 'x.npy');
