@@ -55,6 +55,12 @@ function sameResult(a: OutputReport, b: OutputReport): boolean {
   return a.exact === b.exact && a.ties.count === b.ties.count && a.unexplained.count === b.unexplained.count && a.maxErrorLsb === b.maxErrorLsb && a.maxErrorAbs === b.maxErrorAbs && a.passed === b.passed;
 }
 
+/** " (12 differences are certified ties)" when ties explain some differences, else "". */
+function tieNote(report: VerifyReport): string {
+  const ties = Math.max(0, ...report.levels.map((l) => l.outputs.reduce((n, o) => n + o.ties.count, 0)));
+  return ties ? ` (the trajectories took ${ties} certified tie(s) the other way)` : '';
+}
+
 export function renderVerifyReport(report: VerifyReport): string {
   const lines: string[] = [];
   const against = report.mode === 'golden' ? 'expected outputs' : `the reference cell and the rest of ${report.original}`;
@@ -102,7 +108,7 @@ export function renderVerifyReport(report: VerifyReport): string {
   const levels = report.levels.map((l) => l.level).join(', ');
   lines.push(
     report.passed
-      ? style.ok(`PASS: ${names.length} output(s) ${report.strict ? 'bit-equal' : 'within tolerance or certified ties'} at ${levels}`)
+      ? style.ok(`PASS: ${names.length} output(s) ${report.strict ? 'bit-equal' : 'within tolerance'} at ${levels}${tieNote(report)}`)
       : style.bad(`FAIL: unexplained differences at ${report.levels.filter((l) => !l.passed).map((l) => l.level).join(', ')}`),
   );
   return lines.join('\n');
