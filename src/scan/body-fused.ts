@@ -48,6 +48,10 @@ export function inputProjection(outer: Tape, names: NameAuthority, cell: CellDes
   const shape = b.op('Concat', [leading, b.constant('width', Tensor.int64([1], [width]))], [attr.int('axis', 0)], 'projected_shape');
   const projectedSequence = b.op('Reshape', [product, shape], [], 'as_sequence');
   const passed = b.op('Identity', [sequence], [], 'sequence_out');
+  // Typed body outputs: onnx's shape inference would add value_info of the same names, which
+  // qonnx's subgraph transforms then refuse as duplicates.
+  passed.info = { type: tensorType(DataType.FLOAT, [undefined, undefined, cell.inputSize]) };
+  projectedSequence.info = { type: tensorType(DataType.FLOAT, [undefined, undefined, width]) };
   b.commitTo(body);
   body.inputs = [sequence, once];
   body.outputs = [passed, projectedSequence];
