@@ -22,8 +22,9 @@
  * clamp(round(fl(fl(r / s) + zp))) is monotone in r, so r's code lies between the codes of those
  * two values: when they agree the decision is certain, otherwise it is a certified tie.
  *
- * The kernel (dot-kernel.ts) gives sum_k a_k w_k and sum_k |a_k w_k| in the same pass; only
- * certified ties need more (their nominal code and the distance to the boundary).
+ * For speed, sum_k |a_k w_k| is first bounded from precomputed row sums and norms; only
+ * decisions that this leaves open get the exact sum_k |a_k w_k| (dot-kernel.ts), and only
+ * certified ties more (their nominal code and the distance to the boundary).
  */
 import { exactOf, exactProduct, roundToFloat32, toNumber, exactOfDouble } from './exact.js';
 import { down32, f32, fromOrderedKey, gamma32, gamma64, nextDown32, nextUp32, orderedKey, ulp32, up32 } from './float32.js';
@@ -45,6 +46,11 @@ export interface PackedGates {
   K: number;
   weights: Float32Array; // [units * K]
   kernel: DotKernel;
+  /** per unit: sum |W_x row|, sum |W_h row|, ||W_x row||_2, ||W_h row||_2, rounded up */
+  absX: Float64Array;
+  absH: Float64Array;
+  normX: Float64Array;
+  normH: Float64Array;
   bias: Float64Array; // [units], 0 without bias
   quantizers: ReferenceQuantizer[]; // per gate
   /** relative bound on any float32 evaluation plus our double sum: gamma32(K+1) + gamma64(K+1) */
@@ -67,12 +73,18 @@ export function packGates(gates: PackedGate[], inputSize: number, hiddenSize: nu
   const units = gates.length * count;
   const weights = new Float32Array(units * K);
   const bias = new Float64Array(units);
+  const [absX, absH, normX, normH] = [0, 1, 2, 3].map(() => new Float64Array(units)) as [Float64Array, Float64Array, Float64Array, Float64Array];
+  const up = 1 + 4 * gamma64(K + 1);
   gates.forEach((gate, g) => {
     for (let j = first; j < first + count; j++) {
       const n = g * count + (j - first);
       weights.set(gate.inputWeight.subarray(j * I, (j + 1) * I), n * K);
       weights.set(gate.recurrentWeight.subarray(j * H, (j + 1) * H), n * K + I);
       bias[n] = gate.bias ? gate.bias[j]! : 0;
+      absX[n] = sumAbs(gate.inputWeight, j * I, I) * up;
+      absH[n] = sumAbs(gate.recurrentWeight, j * H, H) * up;
+      normX[n] = norm(gate.inputWeight, j * I, I) * up;
+      normH[n] = norm(gate.recurrentWeight, j * H, H) * up;
     }
   });
   return {
@@ -85,12 +97,29 @@ export function packGates(gates: PackedGate[], inputSize: number, hiddenSize: nu
     K,
     weights,
     kernel: new DotKernel(weights, units, K),
+    absX,
+    absH,
+    normX,
+    normH,
     bias,
     quantizers: gates.map((g) => g.acc),
     // 2^-50 of slack for the few double roundings in forming v -+ bound
     relative: gamma32(K + 1) + gamma64(K + 1) + 2 ** -50,
     absolute: (K + 1) * 2 ** -150,
   };
+}
+
+function sumAbs(v: Float32Array, offset: number, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += Math.abs(v[offset + k]!);
+  return s;
+}
+
+/** ||v||_2 in double (a few n 2^-53 relative error, covered by the callers' rounding up). */
+function norm(v: Float32Array, offset: number, n: number): number {
+  let s = 0;
+  for (let k = 0; k < n; k++) s += v[offset + k]! * v[offset + k]!;
+  return Math.sqrt(s);
 }
 
 /** A decision with more than one possible code. */
@@ -119,6 +148,8 @@ export interface AccumulatorBlock {
   codes: Int32Array;
   /** index row * units + n -> tie */
   ties: Map<number, AccumulatorTie>;
+  /** [rows * units] 1 where `ties` has an entry */
+  tied: Uint8Array;
 }
 
 /**
@@ -129,48 +160,81 @@ export function accumulate(p: PackedGates, rows: number, x: Float32Array, xOffse
   const { K, units, inputSize: I, hiddenSize: H, weights: W } = p;
   // rows packed as [x, h] so that one loop over k serves both
   const A = new Float32Array(rows * K);
+  const maxX = new Float64Array(rows);
+  const maxH = new Float64Array(rows);
+  const normX = new Float64Array(rows);
+  const normH = new Float64Array(rows);
+  const up = 1 + 4 * gamma64(K + 1);
   for (let r = 0; r < rows; r++) {
     A.set(x.subarray(xOffsets[r]!, xOffsets[r]! + I), r * K);
     A.set(h.subarray(hOffsets[r]!, hOffsets[r]! + H), r * K + I);
+    maxX[r] = maxAbs(A, r * K, I);
+    maxH[r] = maxAbs(A, r * K + I, H);
+    normX[r] = norm(A, r * K, I) * up;
+    normH[r] = norm(A, r * K + I, H) * up;
   }
   const codes = new Int32Array(rows * units);
+  const tied = new Uint8Array(rows * units);
   const ties = new Map<number, AccumulatorTie>();
-  const { sums, absSums, stride } = p.kernel.run(A, rows);
+  const { sums, stride } = p.kernel.run(A, rows);
   for (let n = 0; n < units; n++) {
     const at = n * stride;
     const q = p.quantizers[Math.floor(n / p.count)]!;
     const inverse = 1 / q.scale;
-    const zp = q.zeroPoint;
     const b = p.bias[n]!;
     const absB = Math.abs(b);
     for (let r = 0; r < rows; r++) {
       const v = sums[at + r]! + b;
-      const bound = p.relative * (absSums[at + r]! + absB) + p.absolute;
-      // Quick check: the interval mapped to the rounding's input, widened by far more than the
-      // float32 roundings of r, r / s and + zp (2^-22 relative each) and the reciprocal's
-      // error; when its ends round alike, every value in it does (rounding is monotone).
-      const y = v * inverse + zp;
-      const spread = bound * inverse + (Math.abs(v * inverse) + Math.abs(zp)) * 2 ** -20 + 2 ** -140;
-      const quickLow = roundWith(q.rounding, y - spread);
-      if (quickLow === roundWith(q.rounding, y + spread)) {
-        codes[r * units + n] = quickLow < q.min ? q.min : quickLow > q.max ? q.max : quickLow;
-        continue;
+      // sum |a_k w_k| is at most max|a| sum|w| and at most ||a|| ||w|| (Cauchy-Schwarz)
+      const byMax = maxX[r]! * p.absX[n]! + maxH[r]! * p.absH[n]!;
+      const byNorm = normX[r]! * p.normX[n]! + normH[r]! * p.normH[n]!;
+      let code = quickCode(q, v, inverse, p.relative * ((byMax < byNorm ? byMax : byNorm) + absB) + p.absolute);
+      if (code === null) {
+        const absSum = p.kernel.absDot(n, r) + absB;
+        const bound = p.relative * absSum + p.absolute;
+        code = quickCode(q, v, inverse, bound);
+        if (code === null) {
+          // the float32 values inside the interval: an implementation's sum is one of them
+          const lowValue = up32(v - bound);
+          const highValue = down32(v + bound);
+          const low = codeOf(q, lowValue);
+          const high = codeOf(q, highValue);
+          if (low === high) code = low;
+          else {
+            const tie = decideTie(p, q, W, n * K, A, r * K, v, b, absSum, lowValue, highValue, low, high);
+            code = tie.nominal;
+            ties.set(r * units + n, tie);
+            tied[r * units + n] = 1;
+          }
+        }
       }
-      // the float32 values inside the interval: an implementation's sum is one of them
-      const lowValue = up32(v - bound);
-      const highValue = down32(v + bound);
-      const low = codeOf(q, lowValue);
-      const high = codeOf(q, highValue);
-      if (low === high) {
-        codes[r * units + n] = low;
-        continue;
-      }
-      const tie = decideTie(p, q, W, n * K, A, r * K, v, b, absSums[at + r]! + absB, lowValue, highValue, low, high);
-      codes[r * units + n] = tie.nominal;
-      ties.set(r * units + n, tie);
+      codes[r * units + n] = code;
     }
   }
-  return { rows, codes, ties };
+  return { rows, codes, ties, tied };
+}
+
+/**
+ * The code every value within `bound` of v gets, or null when they may differ. The interval is
+ * mapped to the rounding's input and widened by far more than the float32 roundings of r, r / s
+ * and + zp (2^-22 relative each) and the reciprocal's error; rounding is monotone, so when its
+ * ends round alike every value in it does.
+ */
+function quickCode(q: ReferenceQuantizer, v: number, inverse: number, bound: number): number | null {
+  const y = v * inverse + q.zeroPoint;
+  const spread = bound * inverse + (Math.abs(v * inverse) + Math.abs(q.zeroPoint)) * 2 ** -20 + 2 ** -140;
+  const low = roundWith(q.rounding, y - spread);
+  if (low !== roundWith(q.rounding, y + spread)) return null;
+  return low < q.min ? q.min : low > q.max ? q.max : low;
+}
+
+function maxAbs(v: Float32Array, offset: number, n: number): number {
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const a = Math.abs(v[offset + k]!);
+    if (a > m) m = a;
+  }
+  return m;
 }
 
 /**

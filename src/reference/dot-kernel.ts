@@ -1,15 +1,15 @@
 /**
- * The reference's one hot loop, sum_k w_k a_k in double over float32 weights and rows, as a
- * small WebAssembly SIMD function (f64x2 lanes: each float32 pair is widened exactly, so
- * every product is exact and only the double additions round, as in the JavaScript loop it
- * replaces, about 3x faster). The module is assembled below from its few instructions; the
- * tests compare it with the plain JavaScript loop (`dotRowsJs`), which remains the fallback
- * where WebAssembly SIMD is missing.
+ * The reference's hot loops as a small WebAssembly SIMD module (f64x2 lanes: each float32 pair
+ * is widened exactly, so every product is exact and only the double additions round, as in the
+ * JavaScript loops it replaces, which remain the fallback where WebAssembly SIMD is missing).
+ * The module is assembled below from its few instructions; the tests compare it with the
+ * JavaScript loops.
  *
- * gemm(w, a, out, outAbs, units, groups, kBytes): for each of `units` weight rows at w (kBytes
- * each, consecutive) and each group of 4 rows at a (kBytes each, consecutive), stores the 4
- * sums sum_k w_k a_k as f64 at out and the 4 sums sum_k |w_k a_k| at outAbs, advancing both by
- * 32 bytes per group. kBytes must be a multiple of 8.
+ * gemm(w, a, out, units, groups, kBytes): for each of `units` weight rows at w (kBytes each,
+ * consecutive) and each group of ROWS rows at a (kBytes each, consecutive), stores the ROWS
+ * sums sum_k w_k a_k as f64 at out, advancing out by 8 ROWS bytes per group.
+ * absdot(w, a, kBytes): sum_k |w_k a_k| of one weight row and one row.
+ * kBytes must be a multiple of 8.
  */
 
 const SIMD = 0xfd;
@@ -48,6 +48,20 @@ function leb(n: number): number[] {
   return out;
 }
 
+/** Signed LEB128, as i32.const takes its operand. */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
 function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
 }
@@ -56,47 +70,47 @@ function name(s: string): number[] {
   return [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
 }
 
-// locals: params 0..6, then i32 locals, then v128 locals
-const P = { w: 0, a: 1, out: 2, outAbs: 3, units: 4, groups: 5, kBytes: 6 } as const;
-const L = { n: 7, g: 8, k: 9, a0: 10, a1: 11, a2: 12, a3: 13, wRow: 14 } as const;
-const V = { acc0: 15, acc1: 16, acc2: 17, acc3: 18, abs0: 19, abs1: 20, abs2: 21, abs3: 22, weights: 23, product: 24 } as const;
+/** Rows per group of gemm: four share each weight load (more spill registers, measured no faster). */
+const ROWS = 4;
 
-function body(): number[] {
-  const get = (i: number) => [op.localGet, i];
-  const set = (i: number) => [op.localSet, i];
-  const addConst = (i: number, c: number) => [...get(i), op.i32Const, ...leb(c), op.i32Add, ...set(i)];
-  const zeroAcc = (i: number) => [...simd.v128Const, ...new Array(16).fill(0), ...set(i)];
-  const loadPair = (base: number) => [...get(base), ...get(L.k), op.i32Add, ...simd.load64Zero, 3, 0, ...simd.promoteLow];
-  const accumulate = (acc: number, abs: number, row: number) => [
-    ...loadPair(row), ...get(V.weights), ...simd.f64x2Mul, op.localTee, V.product,
-    ...get(acc), ...simd.f64x2Add, ...set(acc),
-    ...get(V.product), ...simd.f64x2Abs, ...get(abs), ...simd.f64x2Add, ...set(abs),
-  ];
-  const store = (base: number, acc: number, offset: number) => [...get(base), ...get(acc), ...simd.f64x2ExtractLane, 0, ...get(acc), ...simd.f64x2ExtractLane, 1, op.f64Add, op.f64Store, 3, ...leb(offset)];
-  const rows = [L.a0, L.a1, L.a2, L.a3];
-  const accs = [V.acc0, V.acc1, V.acc2, V.acc3];
-  const abss = [V.abs0, V.abs1, V.abs2, V.abs3];
+const get = (i: number) => [op.localGet, i];
+const set = (i: number) => [op.localSet, i];
+const addConst = (i: number, c: number) => [...get(i), op.i32Const, ...sleb(c), op.i32Add, ...set(i)];
+const zero = (i: number) => [...simd.v128Const, ...new Array(16).fill(0), ...set(i)];
+/** two float32 at base + k, widened to f64x2 */
+const loadPair = (base: number, k: number) => [...get(base), ...get(k), op.i32Add, ...simd.load64Zero, 3, 0, ...simd.promoteLow];
+const laneSum = (v: number) => [...get(v), ...simd.f64x2ExtractLane, 0, ...get(v), ...simd.f64x2ExtractLane, 1, op.f64Add];
+
+/** Locals: parameters w, a, out, units, groups, kBytes; i32 n, g, k, wRow, a_0..a_{R-1}; v128 acc_0..acc_{R-1}, weights. */
+function gemmBody(): number[] {
+  const R = ROWS;
+  const P = { w: 0, a: 1, out: 2, units: 3, groups: 4, kBytes: 5 };
+  const L = { n: 6, g: 7, k: 8, wRow: 9, a: 10 };
+  const rows = Array.from({ length: R }, (_, i) => L.a + i);
+  const accs = Array.from({ length: R }, (_, i) => L.a + R + i);
+  const weights = L.a + 2 * R;
+  const accumulate = (i: number) => [...get(accs[i]!), ...loadPair(rows[i]!, L.k), ...get(weights), ...simd.f64x2Mul, ...simd.f64x2Add, ...set(accs[i]!)];
+  const store = (acc: number, offset: number) => [...get(P.out), ...laneSum(acc), op.f64Store, 3, ...leb(offset)];
+  const rowAddresses = rows.slice(1).flatMap((row, i) => [...get(rows[i]!), ...get(P.kBytes), op.i32Add, ...set(row)]);
   const code = [
     op.i32Const, 0, ...set(L.n),
     ...get(P.w), ...set(L.wRow),
     op.loop, op.void, // units
     op.i32Const, 0, ...set(L.g),
-    ...get(P.a), ...set(L.a0),
-    op.loop, op.void, // groups
-    ...get(L.a0), ...get(P.kBytes), op.i32Add, op.localTee, L.a1, ...get(P.kBytes), op.i32Add, op.localTee, L.a2, ...get(P.kBytes), op.i32Add, ...set(L.a3),
-    ...[...accs, ...abss].flatMap(zeroAcc),
+    ...get(P.a), ...set(rows[0]!),
+    op.loop, op.void, // groups of R rows
+    ...rowAddresses,
+    ...accs.flatMap(zero),
     op.i32Const, 0, ...set(L.k),
     op.loop, op.void, // k, two floats at a time
-    ...loadPair(L.wRow), ...set(V.weights),
-    ...accs.flatMap((acc, i) => accumulate(acc, abss[i]!, rows[i]!)),
+    ...loadPair(L.wRow, L.k), ...set(weights),
+    ...rows.flatMap((_, i) => accumulate(i)),
     ...addConst(L.k, 8),
     ...get(L.k), ...get(P.kBytes), op.i32LtU, op.brIf, 0,
     op.end,
-    ...accs.flatMap((acc, i) => store(P.out, acc, 8 * i)),
-    ...abss.flatMap((abs, i) => store(P.outAbs, abs, 8 * i)),
-    ...addConst(P.out, 32),
-    ...addConst(P.outAbs, 32),
-    ...get(L.a3), ...get(P.kBytes), op.i32Add, ...set(L.a0),
+    ...accs.flatMap((acc, i) => store(acc, 8 * i)),
+    ...addConst(P.out, 8 * R),
+    ...get(rows[R - 1]!), ...get(P.kBytes), op.i32Add, ...set(rows[0]!),
     ...addConst(L.g, 1),
     ...get(L.g), ...get(P.groups), op.i32LtU, op.brIf, 0,
     op.end,
@@ -106,20 +120,43 @@ function body(): number[] {
     op.end,
     op.end,
   ];
-  const locals = [2, 8, 0x7f, 10, 0x7b]; // 2 groups: 8 i32, 10 v128
-  const full = [...locals, ...code];
+  return functionBody([4 + R, 0x7f, R + 1, 0x7b], code);
+}
+
+/** Locals: parameters w, a, kBytes; i32 k; v128 acc. */
+function absdotBody(): number[] {
+  const P = { w: 0, a: 1, kBytes: 2 };
+  const L = { k: 3, acc: 4 };
+  const code = [
+    ...zero(L.acc),
+    op.i32Const, 0, ...set(L.k),
+    op.loop, op.void,
+    ...get(L.acc), ...loadPair(P.a, L.k), ...loadPair(P.w, L.k), ...simd.f64x2Mul, ...simd.f64x2Abs, ...simd.f64x2Add, ...set(L.acc),
+    ...addConst(L.k, 8),
+    ...get(L.k), ...get(P.kBytes), op.i32LtU, op.brIf, 0,
+    op.end,
+    ...laneSum(L.acc),
+    op.end,
+  ];
+  return functionBody([1, 0x7f, 1, 0x7b], code);
+}
+
+/** locals: [count, type] pairs */
+function functionBody(locals: number[], code: number[]): number[] {
+  const full = [locals.length / 2, ...locals, ...code];
   return [...leb(full.length), ...full];
 }
 
 function moduleBytes(): Uint8Array {
   const i32 = 0x7f;
+  const f64 = 0x7c;
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 7, i32, i32, i32, i32, i32, i32, i32, 0]),
-    ...section(3, [1, 0]),
+    ...section(1, [2, 0x60, 6, i32, i32, i32, i32, i32, i32, 0, 0x60, 3, i32, i32, i32, 1, f64]),
+    ...section(3, [2, 0, 1]),
     ...section(5, [1, 0x00, 1]),
-    ...section(7, [2, ...name('gemm'), 0x00, 0, ...name('memory'), 0x02, 0]),
-    ...section(10, [1, ...body()]),
+    ...section(7, [3, ...name('gemm'), 0x00, 0, ...name('absdot'), 0x00, 1, ...name('memory'), 0x02, 0]),
+    ...section(10, [2, ...gemmBody(), ...absdotBody()]),
   ]);
 }
 
@@ -145,32 +182,37 @@ function wasmModule(): object | null {
   return compiled;
 }
 
-/** sums[r] = sum_k W[w + k] A[r K + k] and absSums[r] = sum_k |W[w + k] A[r K + k]|, in double. */
-export function dotRowsJs(W: Float32Array, w: number, A: Float32Array, K: number, rows: number, sums: Float64Array, absSums: Float64Array, offset = 0): void {
+/** sums[offset + r] = sum_k W[w + k] A[r K + k], in double. */
+export function dotRowsJs(W: Float32Array, w: number, A: Float32Array, K: number, rows: number, sums: Float64Array, offset = 0): void {
   for (let r = 0; r < rows; r++) {
     const a = r * K;
     let s = 0;
-    let t = 0;
-    for (let k = 0; k < K; k++) {
-      const p = W[w + k]! * A[a + k]!;
-      s += p;
-      t += Math.abs(p);
-    }
+    for (let k = 0; k < K; k++) s += W[w + k]! * A[a + k]!;
     sums[offset + r] = s;
-    absSums[offset + r] = t;
   }
 }
 
+/** sum_k |W[w + k] A[a + k]| in double. */
+export function absDotJs(W: Float32Array, w: number, A: Float32Array, a: number, K: number): number {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.abs(W[w + k]! * A[a + k]!);
+  return s;
+}
+
+type Gemm = (w: number, a: number, out: number, units: number, groups: number, kBytes: number) => void;
+type AbsDot = (w: number, a: number, kBytes: number) => number;
+
 /**
- * All weight rows against all data rows: out[n * rowsPadded + r] = sum_k W[n][k] A[r][k].
- * Weights are copied into the kernel once; rows per call.
+ * Every weight row against rows of A: sums[n * stride + r] = sum_k W[n][k] A[r][k]; and, for
+ * one weight row and one row of the last call, sum_k |W[n][k] A[r][k]|. Weights are copied
+ * into the kernel's memory once; rows per call.
  */
 export class DotKernel {
-  readonly kPadded: number;
-  private readonly memory: WasmMemory | null;
-  private readonly gemm: ((w: number, a: number, out: number, outAbs: number, units: number, groups: number, kBytes: number) => void) | null;
-  private readonly weightsOffset = 0;
-  private capacityRows = 0;
+  private readonly kPadded: number;
+  private readonly memory: WasmMemory | null = null;
+  private readonly gemm: Gemm | null = null;
+  private readonly absdot: AbsDot | null = null;
+  private rows: Float32Array | null = null;
 
   constructor(
     private readonly weights: Float32Array,
@@ -180,16 +222,13 @@ export class DotKernel {
   ) {
     this.kPadded = Math.ceil(K / 2) * 2;
     const module = useWasm ? wasmModule() : null;
-    if (!module) {
-      this.memory = null;
-      this.gemm = null;
-      return;
-    }
+    if (!module) return;
     const instance = new wasm!.Instance(module);
     this.memory = instance.exports.memory as WasmMemory;
-    this.gemm = instance.exports.gemm as DotKernel['gemm'];
+    this.gemm = instance.exports.gemm as Gemm;
+    this.absdot = instance.exports.absdot as AbsDot;
     this.reserve(0);
-    const view = new Float32Array(this.memory.buffer, this.weightsOffset, units * this.kPadded);
+    const view = new Float32Array(this.memory.buffer, 0, units * this.kPadded);
     for (let n = 0; n < units; n++) view.set(weights.subarray(n * K, (n + 1) * K), n * this.kPadded);
   }
 
@@ -203,22 +242,20 @@ export class DotKernel {
 
   private reserve(rows: number): void {
     const memory = this.memory!;
-    const padded = Math.ceil(rows / 4) * 4;
-    const needed = this.rowsOffset + align(padded * this.kPadded * 4) + 2 * this.units * padded * 8;
+    const needed = this.rowsOffset + align(rows * this.kPadded * 4) + this.units * rows * 8;
     if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
-    this.capacityRows = Math.max(this.capacityRows, padded);
   }
 
-  /** Sums of every weight row with each of `rows` rows of A (rows of K floats, consecutive), and of their absolute products. Results [units][stride]. */
-  run(A: Float32Array, rows: number): { sums: Float64Array; absSums: Float64Array; stride: number } {
-    const padded = Math.ceil(rows / 4) * 4;
+  /** Sums of every weight row with each of `rows` rows of A (rows of K floats, consecutive). Result [units][stride]. */
+  run(A: Float32Array, rows: number): { sums: Float64Array; stride: number } {
+    const padded = Math.ceil(rows / ROWS) * ROWS;
     if (!this.gemm) {
+      this.rows = A;
       const sums = new Float64Array(this.units * padded);
-      const absSums = new Float64Array(this.units * padded);
-      for (let n = 0; n < this.units; n++) dotRowsJs(this.weights, n * this.K, A, this.K, rows, sums, absSums, n * padded);
-      return { sums, absSums, stride: padded };
+      for (let n = 0; n < this.units; n++) dotRowsJs(this.weights, n * this.K, A, this.K, rows, sums, n * padded);
+      return { sums, stride: padded };
     }
-    this.reserve(rows);
+    this.reserve(padded);
     const memory = this.memory!;
     const rowsAt = this.rowsOffset;
     const rowView = new Float32Array(memory.buffer, rowsAt, padded * this.kPadded);
@@ -231,9 +268,14 @@ export class DotKernel {
     }
     rowView.fill(0, rows * this.kPadded);
     const outAt = rowsAt + align(padded * this.kPadded * 4);
-    const absAt = outAt + this.units * padded * 8;
-    this.gemm(this.weightsOffset, rowsAt, outAt, absAt, this.units, padded / 4, this.kPadded * 4);
-    return { sums: new Float64Array(memory.buffer, outAt, this.units * padded), absSums: new Float64Array(memory.buffer, absAt, this.units * padded), stride: padded };
+    this.gemm(0, rowsAt, outAt, this.units, padded / ROWS, this.kPadded * 4);
+    return { sums: new Float64Array(memory.buffer, outAt, this.units * padded), stride: padded };
+  }
+
+  /** sum_k |W[n][k] A[r][k]| for row r of the last run. */
+  absDot(n: number, r: number): number {
+    if (!this.absdot) return absDotJs(this.weights, n * this.K, this.rows!, r * this.K, this.K);
+    return this.absdot(n * this.kPadded * 4, this.rowsOffset + r * this.kPadded * 4, this.kPadded * 4);
   }
 }
 

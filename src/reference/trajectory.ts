@@ -183,7 +183,6 @@ class Follower {
     const units = a.packed.units;
     const { input: gi, forget: gf, cell: gc, output: go } = a.index;
     const observedBase = (t + 1) * B * H;
-    const anyTies = block.ties.size > 0;
     for (let b = 0; b < B; b++) {
       const base = (firstRow + b) * units;
       for (let j = first; j < first + count; j++) {
@@ -192,10 +191,10 @@ class Follower {
         const observed = this.hidden[observedBase + u]!;
         if (!this.extra.has(u)) {
           // the usual case: every gate has one possible value and the unit one cell state
-          const i = this.value(block, anyTies, gi, k + gi * count);
-          const g = this.value(block, anyTies, gc, k + gc * count);
-          const o = this.value(block, anyTies, go, k + go * count);
-          const f = gf < 0 ? a.forgetOf(i) : this.value(block, anyTies, gf, k + gf * count);
+          const i = this.value(block, gi, k + gi * count);
+          const g = this.value(block, gc, k + gc * count);
+          const o = this.value(block, go, k + go * count);
+          const f = gf < 0 ? a.forgetOf(i) : this.value(block, gf, k + gf * count);
           if (i === i && g === g && o === o && f === f) {
             const next = a.nextCell(f, a.cellValue(this.primary[u]!), i, g);
             const tanh = a.tanhOfCell(next);
@@ -213,10 +212,11 @@ class Follower {
   }
 
   /** Gate value at block index k (gate g), or NaN when a tie leaves several. */
-  private value(block: AccumulatorBlock, anyTies: boolean, g: number, k: number): number {
+  private value(block: AccumulatorBlock, g: number, k: number): number {
     const code = block.codes[k]!;
-    const tie = anyTies ? block.ties.get(k) : undefined;
-    return tie ? this.arithmetic.gateValue(g, code, tie.low, tie.high) : this.arithmetic.gateValue(g, code, code, code);
+    if (!block.tied[k]) return this.arithmetic.gateValue(g, code, code, code);
+    const tie = block.ties.get(k)!;
+    return this.arithmetic.gateValue(g, code, tie.low, tie.high);
   }
 
   /**
@@ -255,7 +255,7 @@ class Follower {
     const a = this.arithmetic;
     const count = this.range.count;
     const u = b * this.H + j;
-    const options = a.gates.map((_, g) => this.gateOptions(g, block.codes[k + g * count]!, block.ties.get(k + g * count)));
+    const options = a.gates.map((_, g) => this.gateOptions(g, block.codes[k + g * count]!, block.tied[k + g * count] ? block.ties.get(k + g * count) : undefined));
     const { input: gi, forget: gf, cell: gc, output: go } = a.index;
     const candidates = this.extra.get(u) ?? [{ code: this.primary[u]!, pending: [] }];
     const combinations: Combination[] = [];
