@@ -23,7 +23,8 @@ export function sparkline(values: readonly number[], width = CHART_WIDTH): strin
 }
 
 function describeTie(t: TieSample): string {
-  return `${t.cell} time ${t.step}, batch ${t.batch}, unit ${t.unit}: ${t.quantizer} codes ${t.codes[0]}/${t.codes[1]}, ${formatNumber(t.distanceUlps)} ulps from the boundary`;
+  const by = t.takenBy ? `, taken by the ${t.takenBy === 'model' ? "model's" : "goldens'"} trajectory` : '';
+  return `${t.cell} time ${t.step}, batch ${t.batch}, unit ${t.unit}: ${t.quantizer} codes ${t.codes[0]}/${t.codes[1]}, ${formatNumber(t.distanceUlps)} ulps from the boundary${by}`;
 }
 
 function row(level: string, o: OutputReport): string[] {
@@ -57,7 +58,8 @@ function sameResult(a: OutputReport, b: OutputReport): boolean {
 
 /** " (12 differences are certified ties)" when ties explain some differences, else "". */
 function tieNote(report: VerifyReport): string {
-  const ties = Math.max(0, ...report.levels.map((l) => l.outputs.reduce((n, o) => n + o.ties.count, 0)));
+  // Counted per cell trajectory: several outputs (hidden states, last states) show the same tie.
+  const ties = Math.max(0, ...report.levels.map((l) => l.cells.reduce((n, c) => n + c.ties, 0)));
   return ties ? ` (the trajectories took ${ties} certified tie(s) the other way)` : '';
 }
 

@@ -156,8 +156,10 @@ export function finishOutput(
     const v = verdicts.get(k)!;
     const name = cells[k]!.cell.name;
     if (v.consistent) {
-      ties += v.golden.ties;
-      for (const s of v.golden.tieSamples) if (samples.length < TIE_SAMPLES) samples.push({ ...s, cell: name });
+      // Both trajectories may take ties: the goldens' (PyTorch's order) and the model's (onnxruntime's).
+      ties += v.golden.ties + v.model.ties;
+      samples.push(...v.golden.tieSamples.map((s) => ({ ...s, cell: name, takenBy: 'goldens' as const })));
+      samples.push(...v.model.tieSamples.map((s) => ({ ...s, cell: name, takenBy: 'model' as const })));
       c.failing -= count;
       continue;
     }
@@ -199,7 +201,7 @@ export function finishOutput(
     analysis: c.analysis,
     differing: c.differing,
     withinTolerance: c.withinTolerance,
-    ties: { count: ties, samples },
+    ties: { count: ties, samples: samples.sort((a, b) => a.step - b.step || a.batch - b.batch || a.unit - b.unit).slice(0, TIE_SAMPLES) },
     unexplained: { count: unexplained, first },
     maxErrorLsb: c.maxErrorLsb,
     maxErrorAbs: c.maxErrorAbs,

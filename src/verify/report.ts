@@ -31,6 +31,8 @@ export interface ElementReport {
 
 export interface TieSample extends TieRecord {
   cell: string;
+  /** whose trajectory took the tie the other way: the model's, or the goldens' (golden mode) */
+  takenBy?: 'model' | 'goldens';
 }
 
 export interface OutputReport {
