@@ -1,9 +1,10 @@
+import { realInputs } from '../ir/graph.js';
 import path from 'node:path';
-import { unzipSync } from 'fflate';
 import { UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { readInputFile } from '../onnx/files.js';
 import type { NdArray } from '../run/npy.js';
+import { listNpz, readNpzEntry } from '../run/npz.js';
 
 /** Where a named array came from ("x.npy", or "a.npz:x") and its .npy element type. */
 export interface ArraySource {
@@ -20,13 +21,14 @@ export function arraySources(files: readonly string[], names: readonly string[])
   const sources = new Map<string, ArraySource>();
   if (files.length === 1 && files[0]!.toLowerCase().endsWith('.npz')) {
     const file = files[0]!;
-    const entries = unzipSync(readInputFile(file), { filter: (e) => e.name.endsWith('.npy') });
-    const byKey = new Map(Object.entries(entries).map(([key, bytes]) => [key.replace(/\.npy$/, ''), bytes]));
+    // The archive's own checked reader (sizes capped, CRC checked), and only the entries needed.
+    const archive = readInputFile(file);
+    const byKey = new Map(listNpz(archive, file).filter((e) => e.name.endsWith('.npy')).map((e) => [e.name.replace(/\.npy$/, ''), e]));
     const byName = names.every((n) => byKey.has(n));
     names.forEach((name, i) => {
       const key = byName ? name : `arr_${i}`;
-      const bytes = byKey.get(key);
-      if (bytes) sources.set(name, { label: `${file}:${key}`, descr: descrOf(bytes) });
+      const entry = byKey.get(key);
+      if (entry) sources.set(name, { label: `${file}:${key}`, descr: descrOf(readNpzEntry(archive, entry, file)) });
     });
   } else {
     names.forEach((name, i) => {
@@ -93,6 +95,5 @@ export function checkInputShapes(model: Model, inputs: Map<string, NdArray>, fil
 }
 
 export function realInputNames(model: Model): string[] {
-  const initializers = new Set(model.graph.initializers);
-  return model.graph.inputs.filter((v) => !initializers.has(v)).map((v) => v.name);
+  return realInputs(model.graph).map((v) => v.name);
 }

@@ -1,3 +1,4 @@
+import { realInputs } from '../ir/graph.js';
 import { InputError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { decodeModelProto } from '../onnx/codec.js';
@@ -12,8 +13,7 @@ export function cloneModel(model: Model): Model {
 
 /** The arrays for the model's real graph inputs (not initializers), all of them required. */
 export function feedsFor(model: Model, inputs: Map<string, NdArray>): Record<string, NdArray> {
-  const initializers = new Set(model.graph.initializers);
-  const real = model.graph.inputs.filter((v) => !initializers.has(v)).map((v) => v.name);
+  const real = realInputs(model.graph).map((v) => v.name);
   const missing = real.filter((n) => !inputs.has(n));
   if (missing.length) throw new InputError(`no input array given for ${missing.map((n) => `"${n}"`).join(', ')}`, { file: model.source });
   return Object.fromEntries(real.map((n) => [n, inputs.get(n)!]));

@@ -1,3 +1,4 @@
+import { realInputs } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import { NameAuthority } from '../ir/names.js';
 import { exportModel } from '../onnx/export.js';
@@ -22,8 +23,7 @@ export function restOfGraph(original: Model, boundaries: readonly ReferenceBound
   if (foreign) return `node ${foreign.label()} (${foreign.domain}::${foreign.opType}) is no standard ONNX operator`;
   const used = new Set(model.graph.nodes.map((n) => n.domain));
   model.opsetImports = model.opsetImports.filter((o) => ['', 'ai.onnx'].includes(o.domain ?? '') || used.has(o.domain ?? ''));
-  const initializers = new Set(model.graph.initializers);
-  return { bytes: exportModel(model), inputs: model.graph.inputs.filter((v) => !initializers.has(v)).map((v) => v.name), cellInputs };
+  return { bytes: exportModel(model), inputs: realInputs(model.graph).map((v) => v.name), cellInputs };
 }
 
 
