@@ -7,7 +7,7 @@ import { followTrajectory } from '../src/reference/trajectory.js';
 import type { ReferenceCell } from '../src/reference/types.js';
 
 /**
- * node dist/bench/reference-speed.js [--steps T] [--batch B] [--old DIR --old-steps T']
+ * node dist/bench/reference-speed.js [--steps T] [--batch B] [--rounds N] [--old DIR --old-steps T']
  *
  * The reference on the corpus' two-layer H=512 model (big_l2_i256_h512) with seeded random
  * inputs: each layer's hidden states come from the free-running reference, then
@@ -15,7 +15,8 @@ import type { ReferenceCell } from '../src/reference/types.js';
  * one thread (cpu time) and on two (wall time).
  * With --old DIR (a build of qlstm 0.1, whose dist/src/reference/lstm-cell.js holds the
  * free-running reference of 0.1's reference mode), times that on T' steps too and
- * extrapolates linearly to T (its cost per step is constant).
+ * extrapolates linearly to T (its cost per step is constant). The one-thread runs and the old
+ * reference alternate for N rounds (medians), so both see the same machine.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argument = (name: string, fallback: number) => {
@@ -62,25 +63,34 @@ const follow = (threads: number) => {
   ];
   return { reports, wall: (performance.now() - started) / 1000, cpu: cpu() - startedCpu };
 };
-const single = follow(1);
-const parallel = follow(2);
-console.log(`big_l2_i256_h512, T ${steps}, B ${batch}: free-running reference (2 layers, makes the observed states) ${freeRun.toFixed(1)} s (cpu ${freeRunCpu.toFixed(1)} s)`);
-console.log(`followTrajectory (2 layers), 1 thread: ${single.wall.toFixed(1)} s (cpu ${single.cpu.toFixed(1)} s); 2 threads: ${parallel.wall.toFixed(1)} s (cpu ${parallel.cpu.toFixed(1)} s)`);
-for (const r of single.reports) console.log(`  elements ${r.elements} nominal ${r.nominal} ties ${r.ties} certified ${r.certifiedTies} unexplained ${r.unexplained} last cell ${r.lastCell}`);
-const trajectory = parallel.wall;
-const trajectoryCpu = single.cpu;
 
-if (oldDir) {
-  const old = await import(pathToFileURL(path.join(oldDir, 'dist/src/reference/lstm-cell.js')).href);
+const old = oldDir ? await import(pathToFileURL(path.join(oldDir, 'dist/src/reference/lstm-cell.js')).href) : null;
+/** qlstm 0.1's reference on the first oldSteps steps, extrapolated to all steps. */
+const runOld = () => {
   const x = x0.subarray(0, oldSteps * batch * cells[0]!.inputSize);
   started = performance.now();
   startedCpu = cpu();
   const a = old.runReferenceCell(cells[0], x, oldSteps, batch, zeros(cells[0]!), zeros(cells[0]!));
   old.runReferenceCell(cells[1], a.hiddenStates, oldSteps, batch, zeros(cells[1]!), zeros(cells[1]!));
-  const seconds = (performance.now() - started) / 1000;
-  const secondsCpu = cpu() - startedCpu;
-  const extrapolated = (seconds * steps) / oldSteps;
-  const extrapolatedCpu = (secondsCpu * steps) / oldSteps;
-  console.log(`qlstm 0.1 reference (2 layers), T ${oldSteps}: ${seconds.toFixed(1)} s (cpu ${secondsCpu.toFixed(1)} s), extrapolated to T ${steps}: ${extrapolated.toFixed(0)} s (cpu ${extrapolatedCpu.toFixed(0)} s)`);
-  console.log(`ratio old / followTrajectory: ${(extrapolatedCpu / trajectoryCpu).toFixed(1)}x in cpu time (1 thread), ${(extrapolated / trajectory).toFixed(1)}x in wall time (2 threads)`);
+  return { wall: ((performance.now() - started) / 1000) * (steps / oldSteps), cpu: (cpu() - startedCpu) * (steps / oldSteps) };
+};
+
+// rounds interleaved, so that both see the same machine; medians
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const rounds = argument('--rounds', 3);
+const singles: ReturnType<typeof follow>[] = [];
+const olds: ReturnType<typeof runOld>[] = [];
+for (let r = 0; r < rounds; r++) {
+  singles.push(follow(1));
+  if (old) olds.push(runOld());
+}
+const parallel = follow(2);
+const single = { cpu: median(singles.map((s) => s.cpu)), wall: median(singles.map((s) => s.wall)) };
+console.log(`big_l2_i256_h512, T ${steps}, B ${batch}: free-running reference (2 layers, makes the observed states) ${freeRun.toFixed(1)} s (cpu ${freeRunCpu.toFixed(1)} s)`);
+console.log(`followTrajectory (2 layers), 1 thread, median of ${rounds}: ${single.wall.toFixed(1)} s (cpu ${single.cpu.toFixed(1)} s); 2 threads: ${parallel.wall.toFixed(1)} s (cpu ${parallel.cpu.toFixed(1)} s)`);
+for (const r of singles[0]!.reports) console.log(`  elements ${r.elements} nominal ${r.nominal} ties ${r.ties} certified ${r.certifiedTies} unexplained ${r.unexplained} last cell ${r.lastCell}`);
+if (old) {
+  const o = { cpu: median(olds.map((s) => s.cpu)), wall: median(olds.map((s) => s.wall)) };
+  console.log(`qlstm 0.1 reference (2 layers), T ${oldSteps} extrapolated to T ${steps}, median of ${rounds}: ${o.wall.toFixed(0)} s (cpu ${o.cpu.toFixed(0)} s)`);
+  console.log(`ratio old / followTrajectory: ${(o.cpu / single.cpu).toFixed(1)}x in cpu time (1 thread), ${(o.wall / parallel.wall).toFixed(1)}x in wall time (2 threads)`);
 }

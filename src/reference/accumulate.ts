@@ -223,6 +223,12 @@ export function accumulate(p: PackedGates, rows: number, x: Float32Array, xOffse
 function quickCode(q: ReferenceQuantizer, v: number, inverse: number, bound: number): number | null {
   const y = v * inverse + q.zeroPoint;
   const spread = bound * inverse + (Math.abs(v * inverse) + Math.abs(q.zeroPoint)) * 2 ** -20 + 2 ** -140;
+  if (q.rounding === 'ROUND' || q.rounding === 'HALF_EVEN') {
+    // no half-integer strictly inside, and neither end on one: a single code
+    const a = Math.floor(y - spread + 0.5);
+    if (a !== Math.floor(y + spread + 0.5) || a === y - spread + 0.5) return null;
+    return a < q.min ? q.min : a > q.max ? q.max : a;
+  }
   const low = roundWith(q.rounding, y - spread);
   if (low !== roundWith(q.rounding, y + spread)) return null;
   return low < q.min ? q.min : low > q.max ? q.max : low;

@@ -107,6 +107,8 @@ class Follower {
   private readonly primary: Int32Array;
   /** units with more than one candidate, or whose candidate has pending ties */
   private readonly extra = new Map<number, Candidate[]>();
+  /** 1 where `extra` has the unit */
+  private readonly hasExtra: Uint8Array;
   private readonly report: TrajectoryReport;
   private lastStep = -1;
 
@@ -125,6 +127,7 @@ class Follower {
     this.hidden.set(input.h0, 0);
     this.hidden.set(input.observedHidden, plane);
     this.primary = new Int32Array(plane);
+    this.hasExtra = new Uint8Array(plane);
     for (let u = 0; u < plane; u++) this.primary[u] = this.initialCode(u);
     this.report = {
       elements: this.T * this.B * range.count,
@@ -189,13 +192,14 @@ class Follower {
         const u = b * H + j;
         const k = base + (j - first);
         const observed = this.hidden[observedBase + u]!;
-        if (!this.extra.has(u)) {
+        if (!this.hasExtra[u]) {
           // the usual case: every gate has one possible value and the unit one cell state
           const i = this.value(block, gi, k + gi * count);
           const g = this.value(block, gc, k + gc * count);
           const o = this.value(block, go, k + go * count);
           const f = gf < 0 ? a.forgetOf(i) : this.value(block, gf, k + gf * count);
-          if (i === i && g === g && o === o && f === f) {
+          const open = (i === i ? 0 : 1) + (g === g ? 0 : 1) + (o === o ? 0 : 1) + (f === f || gf < 0 ? 0 : 1);
+          if (open === 0) {
             const next = a.nextCell(f, a.cellValue(this.primary[u]!), i, g);
             const tanh = a.tanhOfCell(next);
             if (!tanh.alternatives.length && a.output(o, tanh.value) === observed) {
@@ -203,7 +207,7 @@ class Follower {
               this.primary[u] = next;
               continue;
             }
-          }
+          } else if (open === 1 && this.oneOpenGate(u, observed, block, k, i, f, g, o)) continue;
         }
         this.general(t, b, j, observed, block, k);
       }
@@ -211,10 +215,66 @@ class Follower {
     this.lastStep = t;
   }
 
+  /**
+   * One gate with several possible values (NaN among i, f, g, o), one cell state: when only the
+   * nominal value gives the observed hidden state (every other gives another one, and no tanh
+   * decision is a tie), the element is nominal and nothing else stays possible. Otherwise the
+   * general path decides.
+   */
+  private oneOpenGate(u: number, observed: number, block: AccumulatorBlock, k: number, i: number, f: number, g: number, o: number): boolean {
+    const a = this.arithmetic;
+    const count = this.range.count;
+    const { input: gi, forget: gf, cell: gc, output: go } = a.index;
+    const which = i !== i ? gi : g !== g ? gc : o !== o ? go : gf;
+    const values = this.gateValues(which, block, k + which * count);
+    const c = a.cellValue(this.primary[u]!);
+    let nominalCell = 0;
+    for (let n = 0; n < values.length; n++) {
+      const v = values[n]!;
+      const iv = which === gi ? v : i;
+      const fv = gf < 0 ? a.forgetOf(iv) : which === gf ? v : f;
+      const next = a.nextCell(fv, c, iv, which === gc ? v : g);
+      const tanh = a.tanhOfCell(next);
+      if (tanh.alternatives.length) return false;
+      const matches = a.output(which === go ? v : o, tanh.value) === observed;
+      if (matches !== (n === 0)) return false;
+      if (n === 0) nominalCell = next;
+    }
+    this.report.nominal++;
+    this.report.certifiedTies++;
+    this.primary[u] = nominalCell;
+    return true;
+  }
+
+  /** The distinct values gate g can take at block index k, the nominal first. */
+  private gateValues(g: number, block: AccumulatorBlock, k: number): number[] {
+    const a = this.arithmetic;
+    const code = block.codes[k]!;
+    const tie = block.tied[k] ? block.ties.get(k)! : undefined;
+    const nominal = a.activation(g, code);
+    const values = [nominal.value];
+    const add = (v: number) => {
+      if (!values.includes(v)) values.push(v);
+    };
+    for (const alt of nominal.alternatives) add(alt.value);
+    if (tie) {
+      for (let c = tie.low; c <= tie.high; c++) {
+        if (c === code) continue;
+        const d = a.activation(g, c);
+        add(d.value);
+        for (const alt of d.alternatives) add(alt.value);
+      }
+    }
+    return values;
+  }
+
   /** Gate value at block index k (gate g), or NaN when a tie leaves several. */
   private value(block: AccumulatorBlock, g: number, k: number): number {
     const code = block.codes[k]!;
-    if (!block.tied[k]) return this.arithmetic.gateValue(g, code, code, code);
+    if (!block.tied[k]) {
+      const d = this.arithmetic.activation(g, code);
+      return d.alternatives.length ? NaN : d.value;
+    }
     const tie = block.ties.get(k)!;
     return this.arithmetic.gateValue(g, code, tie.low, tie.high);
   }
@@ -258,28 +318,35 @@ class Follower {
     const options = a.gates.map((_, g) => this.gateOptions(g, block.codes[k + g * count]!, block.tied[k + g * count] ? block.ties.get(k + g * count) : undefined));
     const { input: gi, forget: gf, cell: gc, output: go } = a.index;
     const candidates = this.extra.get(u) ?? [{ code: this.primary[u]!, pending: [] }];
-    const combinations: Combination[] = [];
+    // only the combinations that give the observed value become objects; the others are
+    // listed (as hidden values) only when nothing matches
+    const matches: Combination[] = [];
     let hiddenTied = false;
-    candidates.forEach((candidate, n) => {
-      const c = a.cellValue(candidate.code);
-      for (const i of options[gi]!) {
-        const forgets = gf < 0 ? [{ ...i, value: a.forgetOf(i.value), cost: 0 }] : options[gf]!;
-        for (const f of forgets) {
-          for (const g of options[gc]!) {
-            const next = a.nextCell(f.value, c, i.value, g.value);
-            const tanh = a.tanhOfCell(next);
-            if (n === 0 && tanh.alternatives.length) hiddenTied = true;
-            const cost = candidate.pending.length + i.cost + f.cost + g.cost;
-            const forget = gf < 0 ? null : f;
-            for (const o of options[go]!) {
-              combinations.push({ hidden: a.output(o.value, tanh.value), cell: next, cost: cost + o.cost, candidate, i, f: forget, g, o, tanh, tanhCode: tanh.nominal });
-              for (const alt of tanh.alternatives) {
-                combinations.push({ hidden: a.output(o.value, alt.value), cell: next, cost: cost + o.cost + 1, candidate, i, f: forget, g, o, tanh, tanhCode: alt.code });
+    const enumerate = (visit: (hidden: number, make: () => Combination) => void) => {
+      candidates.forEach((candidate, n) => {
+        const c = a.cellValue(candidate.code);
+        for (const i of options[gi]!) {
+          const forgets = gf < 0 ? [{ ...i, value: a.forgetOf(i.value), cost: 0 }] : options[gf]!;
+          for (const f of forgets) {
+            for (const g of options[gc]!) {
+              const next = a.nextCell(f.value, c, i.value, g.value);
+              const tanh = a.tanhOfCell(next);
+              if (n === 0 && tanh.alternatives.length) hiddenTied = true;
+              const cost = candidate.pending.length + i.cost + f.cost + g.cost;
+              const forget = gf < 0 ? null : f;
+              for (const o of options[go]!) {
+                visit(a.output(o.value, tanh.value), () => ({ hidden: a.output(o.value, tanh.value), cell: next, cost: cost + o.cost, candidate, i, f: forget, g, o, tanh, tanhCode: tanh.nominal }));
+                for (const alt of tanh.alternatives) {
+                  visit(a.output(o.value, alt.value), () => ({ hidden: a.output(o.value, alt.value), cell: next, cost: cost + o.cost + 1, candidate, i, f: forget, g, o, tanh, tanhCode: alt.code }));
+                }
               }
             }
           }
         }
-      }
+      });
+    };
+    enumerate((hidden, make) => {
+      if (hidden === observed) matches.push(make());
     });
     this.report.certifiedTies += options.filter((o) => o.length > 1).length + (hiddenTied ? 1 : 0);
     const explain = (c: Combination): TieRecord[] => [
@@ -287,11 +354,12 @@ class Follower {
       ...[c.i, c.f, c.g, c.o].flatMap((option) => (option && option.cost ? this.records(t, b, j, option) : [])),
       ...(c.tanhCode === c.tanh.nominal ? [] : [tieRecord(t, b, j, 'hidden_state_tanh', c.tanh.nominal, c.tanhCode, decisionDistance(c.tanh, c.tanhCode))]),
     ];
-    const matches = combinations.filter((c) => c.hidden === observed);
     let children: Candidate[];
     if (matches.length === 0) {
-      this.unexplained({ step: t, batch: b, unit: j, what: 'hidden state', observed, candidates: [...new Set(combinations.map((c) => c.hidden))].slice(0, 8) });
-      children = distinctCells(combinations).map((c) => ({ code: c.cell, pending: c.cost ? explain(c) : [] }));
+      const all: Combination[] = [];
+      enumerate((_, make) => all.push(make()));
+      this.unexplained({ step: t, batch: b, unit: j, what: 'hidden state', observed, candidates: [...new Set(all.map((c) => c.hidden))].slice(0, 8) });
+      children = distinctCells(all).map((c) => ({ code: c.cell, pending: c.cost ? explain(c) : [] }));
     } else {
       const cells = distinctCells(matches);
       const best = cells[0]!;
@@ -310,8 +378,13 @@ class Follower {
       this.report.candidateCapHits++;
     }
     this.primary[u] = children[0]!.code;
-    if (children.length === 1 && children[0]!.pending.length === 0) this.extra.delete(u);
-    else this.extra.set(u, children);
+    if (children.length === 1 && children[0]!.pending.length === 0) {
+      this.extra.delete(u);
+      this.hasExtra[u] = 0;
+    } else {
+      this.extra.set(u, children);
+      this.hasExtra[u] = 1;
+    }
   }
 
   private unexplained(record: UnexplainedRecord): void {
