@@ -1,7 +1,7 @@
 import type { Layout } from './scan/scan.js';
 import { summarizeCell, type CellSummary } from './describe.js';
 import { InputError, UnsupportedModelError } from './errors.js';
-import { findCycle, removeDeadNodes, removeUnusedInitializers, toposort } from './ir/cleanup.js';
+import { deadNodes, findCycle, removeDeadNodes, removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
 import { Tape } from './ir/tape.js';
@@ -68,6 +68,7 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   const symbolicAxes = staticShapes ? new Map() : sequenceAxes(cells);
 
   const names = new NameAuthority(model);
+  const alreadyDead = deadNodes(model.graph);
   removeInitializersFromInputs(model.graph);
   const recorded: RecordedCell[] = [];
   for (const cell of cells) {
@@ -76,7 +77,7 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   }
   // Quant nodes that fed only the cells' weights went with them; the others are lowered.
   for (const quant of quantPlans.filter((p) => model.graph.nodes.includes(p.node))) lowerInPlace(model, quant, names);
-  removeDeadNodes(model.graph);
+  removeDeadNodes(model.graph, alreadyDead);
   removeUnusedInitializers(model.graph);
   dropUnusedDomains(model, [...CELL_DOMAINS, ...QUANT_DOMAINS]);
   relaxSequenceShapes(symbolicAxes);

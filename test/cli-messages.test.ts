@@ -138,17 +138,18 @@ describe('--json: a failure is JSON on stdout too', () => {
     assert.equal(error.message, r.stderr.replace(/^qlstm: /, '').trimEnd());
   });
 
-  it('exit 4 when onnxruntime refuses the model qlstm built', async () => {
+  // qlstm's own fault (exit 4) is tested in load-check.test.ts, with a model qlstm could not write.
+  it('exit 2 when onnxruntime refuses the part of the input qlstm does not convert', async () => {
     const model = readModel(seed);
     model.graph.nodes.find((n) => n.opType === 'Unsqueeze')!.opType = 'Unsqueezf';
     const file = path.join(dir, 'bad-op.onnx');
     fs.writeFileSync(file, exportModel(model));
     const out = path.join(dir, 'bad-op-out.onnx');
     const r = await qlstm('convert', file, out, '--json');
-    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.code, 2, r.stderr);
     const { error } = parse(r.stdout);
-    assert.deepEqual([error.code, error.kind, error.file, error.node], [4, 'internal', file, null]);
-    assert.match(String(error.message), /^.*bad-op\.onnx: onnxruntime cannot load the model qlstm built, so nothing was written: .*Unsqueezf/);
+    assert.deepEqual([error.code, error.kind, error.file, error.node], [2, 'input', file, null]);
+    assert.match(String(error.message), /^.*bad-op\.onnx: onnxruntime refuses this model outside the QuantLSTMCell and Quant nodes qlstm converts, so nothing was written: .*Unsqueezf/);
     assert.ok(!fs.existsSync(out));
     noTemporaries();
   });

@@ -84,52 +84,60 @@ describe('a converted model is ready to run', () => {
 // What the Scan bodies are made of, per layout: a regression here is a change of arithmetic
 // or of speed, and deserves a look.
 describe('op counts', () => {
+  // The one-iteration projection Scan's body (fused layout): x flattened to rows, one Gemm with
+  // the stacked input weights, reshaped back to [steps, batch, gates x H], x passed through.
+  const projection = { Reshape: 2, Gemm: 1, Shape: 1, Slice: 1, Concat: 1, Identity: 1 };
+  // The cell update, both layouts: f c, i g and o tanh(c') (3 Mul); the cell-state quantizer
+  // three times and the output quantizer once in float form (4 x Div, Round, Clip, Mul); the
+  // hidden-state tanh quantizer as QDQ; c' = f c + i g (Add); tanh(c').
   const cases: { name: string; layout: 'fused' | 'plain'; main: Record<string, number>; nested: Record<string, number> }[] = [
     {
       name: 'seed_i10_h20',
       layout: 'fused',
       main: {
-        QuantizeLinear: 1, // the export's input quantizer, untouched
-        DequantizeLinear: 3, // input quantizer + stacked input weights + stacked recurrent weights
+        QuantizeLinear: 1, DequantizeLinear: 1, // the export's input quantizer, untouched (weights are constants now)
         Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, // zero initial state sized by the batch
-        Unsqueeze: 3, // h_n and c_n of the export + the projection's single step
+        Unsqueeze: 2, // h_n and c_n of the export
         Scan: 2, // input projection of all steps, then the recurrence
-        Squeeze: 1, // the projection's single step removed
+        Squeeze: 1, // the projection's single iteration removed
       },
       nested: {
-        MatMul: 1, // the projection: x W_x for every step at once
-        Gemm: 1, // h W_h, all gates
+        ...projection,
+        Gemm: 2, // the projection's, and h W_h for all gates
         Add: 3, // + projection, + bias, c' = f c + i g
         Split: 1, // the four gates' accumulators
-        QuantizeLinear: 13, DequantizeLinear: 13, // 4 acc + 4 activations + f c, i g, c', tanh(c'), h'
-        Sigmoid: 3, Tanh: 2, Mul: 3,
-        Identity: 1, // h' as a scan output besides the state (one value listed twice miscomputes)
+        QuantizeLinear: 9, DequantizeLinear: 9, // 4 accumulators + 4 activations + tanh(c')
+        Div: 4, Round: 4, Clip: 4, // the float-form quantizers: f c, i g, c', h'
+        Mul: 7, // f c, i g, o tanh(c') + the 4 float-form quantizers' "times scale"
+        Sigmoid: 3, Tanh: 2,
+        Identity: 2, // the projection's pass-through, and h' as a scan output besides the state
       },
     },
     {
       name: 'seed_i10_h20',
       layout: 'plain',
       main: {
-        QuantizeLinear: 1,
-        DequantizeLinear: 9, // input quantizer + 8 weights
+        QuantizeLinear: 1, DequantizeLinear: 1,
         Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1,
-        Scan: 1,
+        Scan: 1, // no projection Scan
         Unsqueeze: 2,
       },
       nested: {
-        Gemm: 8, // x W and h W for each of 4 gates
+        Gemm: 8, // x W and h W for each of 4 gates, weights as constants of the body
         Add: 9, // 4 x (x W + h W, + b), c'
-        QuantizeLinear: 13, DequantizeLinear: 13, // 4 acc + 4 activations + f c, i g, c', tanh(c'), h'
-        Sigmoid: 3, Tanh: 2, Mul: 3, Identity: 1,
+        QuantizeLinear: 9, DequantizeLinear: 9, Div: 4, Round: 4, Clip: 4, Mul: 7,
+        Sigmoid: 3, Tanh: 2, Identity: 1,
       },
     },
     {
       name: 'cifg_i10_h20',
       layout: 'plain',
-      main: { QuantizeLinear: 1, DequantizeLinear: 9, Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Scan: 1, Unsqueeze: 2 },
+      main: { QuantizeLinear: 1, DequantizeLinear: 1, Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Scan: 1, Unsqueeze: 2 },
       nested: {
-        Gemm: 6, Add: 7, QuantizeLinear: 11, DequantizeLinear: 11, // no forget-gate block
-        Sigmoid: 2, Tanh: 2, Mul: 3, Identity: 1,
+        Gemm: 6, Add: 7, // no forget-gate block
+        QuantizeLinear: 7, DequantizeLinear: 7, // 3 accumulators + 3 activations + tanh(c')
+        Div: 4, Round: 4, Clip: 4, Mul: 7,
+        Sigmoid: 2, Tanh: 2, Identity: 1,
         Sub: 1, // f = Q(1) - i
       },
     },
@@ -137,23 +145,23 @@ describe('op counts', () => {
       name: 'a6_i10_h20',
       layout: 'fused',
       main: {
-        QuantizeLinear: 1, Clip: 1, DequantizeLinear: 3, // the 6-bit input quantizer keeps its Clip
-        Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Unsqueeze: 3, Scan: 2, Squeeze: 1,
+        QuantizeLinear: 1, Clip: 1, DequantizeLinear: 1, // the 6-bit input quantizer keeps its Clip
+        Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Unsqueeze: 2, Scan: 2, Squeeze: 1,
       },
       nested: {
-        MatMul: 1, Gemm: 1, Add: 3, Split: 1, Sigmoid: 3, Tanh: 2, Mul: 3, Identity: 1,
-        QuantizeLinear: 13, DequantizeLinear: 13,
-        Clip: 13, // 6-bit quantizers are narrower than int8/uint8: one Clip each
+        ...projection, Gemm: 2, Add: 3, Split: 1, Sigmoid: 3, Tanh: 2, Mul: 7, Div: 4, Round: 4, Identity: 2,
+        QuantizeLinear: 9, DequantizeLinear: 9,
+        Clip: 13, // 6 bits is narrower than int8/uint8: a Clip in each of the 9 QDQ quantizers, + the 4 float-form clamps
       },
     },
     {
       name: 'state_i10_h20',
       layout: 'fused',
       main: {
-        Gather: 2, QuantizeLinear: 3, DequantizeLinear: 5, // the export's state inputs, untouched
-        Unsqueeze: 3, Scan: 2, Squeeze: 1, // no zero-state nodes: h0 and c0 are graph inputs
+        Gather: 2, QuantizeLinear: 3, DequantizeLinear: 3, // the export's input and state quantizers, untouched
+        Unsqueeze: 2, Scan: 2, Squeeze: 1, // no zero-state nodes: h0 and c0 are graph inputs
       },
-      nested: { MatMul: 1, Gemm: 1, Add: 3, Split: 1, QuantizeLinear: 13, DequantizeLinear: 13, Sigmoid: 3, Tanh: 2, Mul: 3, Identity: 1 },
+      nested: { ...projection, Gemm: 2, Add: 3, Split: 1, QuantizeLinear: 9, DequantizeLinear: 9, Div: 4, Round: 4, Clip: 4, Mul: 7, Sigmoid: 3, Tanh: 2, Identity: 2 },
     },
   ];
   for (const c of cases) {

@@ -228,6 +228,7 @@ describe('external data: sizes and permissions', () => {
   it('refuses a file it may not read (EACCES), with exit 2', () => {
     const file = scenario('unused initializer', (folder, data) => stored(folder, 'secret.bin', data.bytes));
     fs.chmodSync(path.join(path.dirname(file), 'secret.bin'), 0o000);
+    fs.chmodSync(path.dirname(file), 0o777); // the unprivileged user below may write the output
     const out = path.join(path.dirname(file), 'converted.onnx');
     // Root reads any file: then the CLI runs as "nobody", for whom the mode applies.
     const asRoot = process.getuid?.() === 0;

@@ -108,16 +108,24 @@ function dependencies(node: Node, inGraph: Set<Node>): Node[] {
   return deps;
 }
 
+/** Nodes whose outputs nothing reads and that are not graph outputs. */
+export function deadNodes(graph: Graph): Set<Node> {
+  const outputs = new Set(graph.outputs);
+  return new Set(graph.nodes.filter((node) => node.outputs.every((o) => o.useCount === 0 && !outputs.has(o))));
+}
+
 /**
  * Removes nodes whose outputs nothing reads and that are not graph outputs, repeatedly, so that
- * a conversion leaves no dead chain behind (as onnx-graphsurgeon's cleanup does).
+ * a conversion leaves no dead chain behind (as onnx-graphsurgeon's cleanup does). Nodes in
+ * `keep` (a model's own dead nodes, which the conversion did not touch) stay.
  */
-export function removeDeadNodes(graph: Graph): void {
+export function removeDeadNodes(graph: Graph, keep: ReadonlySet<Node> = new Set()): void {
   const outputs = new Set(graph.outputs);
   let removed = true;
   while (removed) {
     removed = false;
     for (const node of [...graph.nodes].reverse()) {
+      if (keep.has(node)) continue;
       if (node.outputs.every((o) => o.useCount === 0 && !outputs.has(o))) {
         graph.removeNode(node);
         removed = true;
