@@ -26,7 +26,8 @@ const runtime = args.runtime;
 const packageName = runtime === 'web' ? 'onnxruntime-web' : 'onnxruntime-node';
 const require = createRequire(path.join(path.resolve(args.dir), 'node_modules', 'noop.js'));
 const ort = require(packageName);
-const version = JSON.parse(fs.readFileSync(require.resolve(`${packageName}/package.json`), 'utf8')).version;
+// read directly: onnxruntime-web's exports map does not expose package.json
+const version = JSON.parse(fs.readFileSync(path.join(path.resolve(args.dir), 'node_modules', packageName, 'package.json'), 'utf8')).version;
 const threads = Number(args.threads);
 if (runtime === 'web') {
   ort.env.wasm.numThreads = threads;

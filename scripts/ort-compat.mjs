@@ -101,7 +101,7 @@ function runWorker(build) {
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code, signal) => {
       const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-      resolve({ ...build, results: lines.filter((l) => l.kind === 'result'), crashed: code !== 0 ? `exit ${code ?? signal}: ${err.trim().split('\n').pop()}` : null });
+      resolve({ ...build, results: lines.filter((l) => l.kind === 'result'), crashed: code !== 0 ? `exit ${code ?? signal}: ${err.split('\n').find((l) => /Error/.test(l)) ?? err.trim().split('\n').pop()}` : null });
     });
   });
 }
