@@ -1,8 +1,8 @@
 import type { Layout } from './scan/scan.js';
-import { InputError } from './errors.js';
 import type { Model } from './ir/model.js';
+import { CELLS_METADATA_KEY, parseCellsMetadata } from './metadata.js';
 import { recognizeCells } from './recognize/cell.js';
-import type { CellDescription, QuantizedWeight, Quantizer, QuantizerName } from './recognize/description.js';
+import type { CellDescription, CellWeight, Quantizer, QuantizerName, WeightSummary } from './recognize/description.js';
 import { GATES, QUANTIZER_NAMES } from './recognize/description.js';
 
 /** A cell as plain JSON: what `convert --json`, `inspect` and the model metadata report. */
@@ -16,7 +16,7 @@ export interface CellSummary {
   cifg: boolean;
   bias: boolean;
   initialState: 'zeros' | 'input';
-  weights: { bits: number; signed: boolean; narrow: boolean; granularity: 'per-tensor' | 'per-channel' };
+  weights: WeightSummary;
   quantizers: Record<QuantizerName, QuantizerSummary>;
   /** names of the cell's output values: all hidden states, last hidden state, last cell state */
   outputs: [string, string, string];
@@ -36,16 +36,16 @@ export function summarizeQuantizer(q: Quantizer): QuantizerSummary {
   return { scale: q.scale, zeroPoint: q.zeroPoint, bits: q.bitWidth, signed: q.signed, narrow: q.narrow, rounding: q.rounding };
 }
 
-function weightSummary(weights: QuantizedWeight[]): CellSummary['weights'] {
-  const bits = Math.max(...weights.map((w) => w.bitWidth));
-  const first = weights[0]!;
-  // Narrow range drops the most negative code (signed) or the largest one (unsigned).
-  const narrow = first.signed ? weights.every((w) => w.min > -(2 ** (bits - 1))) : weights.every((w) => w.max < 2 ** bits - 1);
+/** The weights' storage across all gates: the widest bit width, per-channel if any gate is. */
+function weightSummary(weights: CellWeight[]): WeightSummary {
+  const integer = weights.map((w) => w.summary).filter((s) => s.kind === 'integer');
+  if (integer.length !== weights.length || integer.length === 0) return { kind: 'float' };
   return {
-    bits,
-    signed: first.signed,
-    narrow,
-    granularity: weights.some((w) => w.scale.length > 1) ? 'per-channel' : 'per-tensor',
+    kind: 'integer',
+    bits: Math.max(...integer.map((s) => s.bits)),
+    signed: integer[0]!.signed,
+    narrow: integer.every((s) => s.narrow),
+    granularity: integer.some((s) => s.granularity === 'per-channel') ? 'per-channel' : 'per-tensor',
   };
 }
 
@@ -68,25 +68,22 @@ export function summarizeCell(cell: CellDescription, layout?: Layout): CellSumma
   };
 }
 
-/** Model metadata key under which a converted model records its cells (for inspect and verify). */
-export const CELLS_METADATA_KEY = 'qlstm.cells';
+export { CELLS_METADATA_KEY };
 
 /**
- * The cells of a model: recorded in its metadata when qlstm converted it, else recognised
- * from its QuantLSTMCell nodes. `converted` says which.
+ * The cells of a model: recorded in its metadata when qlstm converted it (checked field by
+ * field), else recognised from its QuantLSTMCell nodes. `converted` says which.
  */
 export function cellSummariesOf(model: Model): { cells: CellSummary[]; converted: boolean } {
   const recorded = model.metadata(CELLS_METADATA_KEY);
   if (recorded === undefined) return { cells: recognizeCells(model).map((c) => summarizeCell(c)), converted: false };
-  let cells: unknown;
-  try {
-    cells = JSON.parse(recorded);
-  } catch {
-    cells = undefined;
-  }
-  const valid =
-    Array.isArray(cells) &&
-    cells.every((c) => typeof c === 'object' && c !== null && Array.isArray(c.outputs) && typeof c.quantizers?.output?.scale === 'number');
-  if (!valid) throw new InputError(`metadata "${CELLS_METADATA_KEY}" is not what qlstm writes`, { file: model.source });
-  return { cells: cells as CellSummary[], converted: true };
+  const cells = parseCellsMetadata(recorded, model.source).cells.map(({ values: _values, parameters: _parameters, ...summary }) => summary);
+  return { cells, converted: true };
+}
+
+/** "8-bit per-tensor", "4-bit signed narrow per-channel" or "float", for people. */
+export function describeWeights(w: WeightSummary, detail = false): string {
+  if (w.kind === 'float') return 'float';
+  const flags = detail ? `${w.signed ? ' signed' : ' unsigned'}${w.narrow ? ' narrow' : ''}` : '';
+  return `${w.bits}-bit${flags} ${w.granularity}`;
 }

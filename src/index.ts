@@ -4,6 +4,7 @@
  */
 export { convert, convertModel, type ConversionResult, type ConvertOptions, type ConvertedCell } from './convert.js';
 export { cellSummariesOf, summarizeCell, CELLS_METADATA_KEY, type CellSummary, type QuantizerSummary } from './describe.js';
+export { parseCellsMetadata, type CellsMetadata, type RecordedCell } from './metadata.js';
 export { ExitCode, QlstmError, UsageError, InputError, UnsupportedModelError, InternalError, type ErrorLocation } from './errors.js';
 export type { Layout } from './scan/scan.js';
 export { Model } from './ir/model.js';
@@ -14,7 +15,7 @@ export { importModel } from './onnx/import.js';
 export { exportModel } from './onnx/export.js';
 export { readModel, writeFileAtomic } from './onnx/files.js';
 export { recognizeCells } from './recognize/cell.js';
-export type { CellDescription, Quantizer, QuantizedWeight } from './recognize/description.js';
+export type { CellDescription, Quantizer, CellWeight } from './recognize/description.js';
 export { runReferenceCell, type ReferenceCell } from './reference/lstm-cell.js';
 export { referenceCellOf } from './reference/from-description.js';
 export { parseNpy, formatNpy, type NdArray } from './run/npy.js';

@@ -7,7 +7,7 @@ import { readModel } from '../src/onnx/files.js';
 import { constantOf } from '../src/recognize/constants.js';
 import { QUANTIZER_NAMES } from '../src/recognize/description.js';
 import { qlstm, temporaryDir } from './helpers/cli.js';
-import { ALL_FLAVOURS, corpusCases } from './helpers/corpus.js';
+import { corpusCases } from './helpers/corpus.js';
 
 const dir = temporaryDir('inspect');
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -21,7 +21,8 @@ interface Config {
   bias?: boolean;
   coupled_input_forget_gates?: boolean;
   weight_bit_width?: number;
-  weight_quant?: string;
+  weight_quant?: string | null;
+  cell_state_float_to_int_impl_type?: string;
   io_bit_width?: number;
   gate_acc_bit_width?: number;
   sigmoid_bit_width?: number;
@@ -58,12 +59,18 @@ function checkAgainstCorpus(cells: CellSummary[], config: Config, meta: { output
     assert.equal(cell.batchFirst, config.batch_first ?? false);
     assert.equal(cell.cifg, config.coupled_input_forget_gates ?? false);
     assert.equal(cell.bias, config.bias ?? true);
-    assert.equal(cell.weights.bits, config.weight_bit_width ?? 8);
-    assert.equal(cell.weights.granularity, config.weight_quant?.includes('PerChannel') ? 'per-channel' : 'per-tensor');
+    if (config.weight_quant === null) {
+      assert.deepEqual(cell.weights, { kind: 'float' });
+    } else {
+      assert.equal(cell.weights.kind, 'integer');
+      assert.equal(cell.weights.kind === 'integer' && cell.weights.bits, config.weight_bit_width ?? 8);
+      assert.equal(cell.weights.kind === 'integer' && cell.weights.granularity, config.weight_quant?.includes('PerChannel') ? 'per-channel' : 'per-tensor');
+    }
     const bits = expectedBits(config);
     for (const name of QUANTIZER_NAMES) {
       assert.equal(cell.quantizers[name].bits, bits[name], `${name} bits`);
-      assert.equal(cell.quantizers[name].rounding, 'ROUND');
+      const rounding = name === 'cell_state' ? (config.cell_state_float_to_int_impl_type ?? 'ROUND') : 'ROUND';
+      assert.equal(cell.quantizers[name].rounding, rounding, `${name} rounding`);
     }
     assert.equal(cell.quantizers.output.signed, true);
     assert.equal(cell.quantizers.input_sigmoid.signed, false);
@@ -82,7 +89,7 @@ function scalesInExport(file: string): number[][] {
 
 describe('inspect --json describes each fixture as the corpus does', () => {
   for (const c of corpusCases()) {
-    for (const flavour of ALL_FLAVOURS) {
+    for (const flavour of c.flavours) {
       it(`${c.name} (${flavour}): the export, then its conversion`, async () => {
         const file = c.file(flavour);
         const exported = JSON.parse((await qlstm('inspect', file, '--json')).stdout);

@@ -107,3 +107,21 @@ function dependencies(node: Node, inGraph: Set<Node>): Node[] {
   }
   return deps;
 }
+
+/**
+ * Removes nodes whose outputs nothing reads and that are not graph outputs, repeatedly, so that
+ * a conversion leaves no dead chain behind (as onnx-graphsurgeon's cleanup does).
+ */
+export function removeDeadNodes(graph: Graph): void {
+  const outputs = new Set(graph.outputs);
+  let removed = true;
+  while (removed) {
+    removed = false;
+    for (const node of [...graph.nodes].reverse()) {
+      if (node.outputs.every((o) => o.useCount === 0 && !outputs.has(o))) {
+        graph.removeNode(node);
+        removed = true;
+      }
+    }
+  }
+}

@@ -50,8 +50,9 @@ export class Tensor {
     return elementCount(this.dims);
   }
 
+  /** A float tensor; a Float32Array is used as it is, not copied. */
   static float32(dims: readonly number[], values: ArrayLike<number>): Tensor {
-    return Tensor.fromTyped(DataType.FLOAT, dims, Float32Array.from(values));
+    return Tensor.fromTyped(DataType.FLOAT, dims, values instanceof Float32Array ? values : Float32Array.from(values));
   }
 
   /** An int8 tensor; an Int8Array is used as it is, not copied. */

@@ -1,19 +1,22 @@
 import { UnsupportedModelError, type ErrorLocation } from '../errors.js';
 import type { Node, Value } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
+import { refuseDuplicateAttributes } from './attributes.js';
 import { constantOf } from './constants.js';
 import {
   GATES,
   QUANTIZER_NAMES,
   type CellDescription,
+  type CellWeight,
   type Flavour,
   type Gate,
   type InitialState,
   type Quantizer,
   type QuantizerName,
 } from './description.js';
-import { checkRounding, readQuantizerInputs } from './quantizer.js';
-import { readQuantizedWeight } from './weight.js';
+import { isQuantNode } from './quant-node.js';
+import { intFlag, readQuantizerInputs, readRounding } from './quantizer.js';
+import { readCellBias, readCellWeight } from './weight.js';
 
 export const CELL_OP = 'QuantLSTMCell';
 export const CELL_DOMAINS = ['onnx.brevitas', 'qonnx.custom_op.general'] as const;
@@ -49,11 +52,12 @@ export function recognizeCell(model: Model, node: Node, index: number): CellDesc
 
   if (node.inputs.length !== CELL_INPUT_COUNT) fail(`has ${node.inputs.length} inputs, expected ${CELL_INPUT_COUNT}`);
   if (node.outputs.length !== 3) fail(`has ${node.outputs.length} outputs, expected 3`);
+  refuseDuplicateAttributes(node, base);
   const input = node.input(0) ?? fail('is missing', at(0));
 
   const readGates = (first: number) => {
-    const entries = GATES.map((gate, g) => [gate, readQuantizedWeight(node.input(first + g), at(first + g))] as const);
-    return Object.fromEntries(entries) as Record<Gate, ReturnType<typeof readQuantizedWeight>>;
+    const entries = GATES.map((gate, g) => [gate, readCellWeight(node.input(first + g), at(first + g))] as const);
+    return Object.fromEntries(entries) as Record<Gate, CellWeight>;
   };
   const inputWeights = readGates(3);
   const recurrentWeights = readGates(7);
@@ -70,16 +74,15 @@ export function recognizeCell(model: Model, node: Node, index: number): CellDesc
     }
   });
 
-  const cifg = flag(node, 'cifg', base, false);
   return {
     node,
     index,
-    flavour: flavourOf(node, inputWeights.input.fromFloat),
+    flavour: flavourOf(node, input),
     inputSize,
     hiddenSize,
-    batchFirst: flag(node, 'batch_first', base, false),
-    reverse: flag(node, 'reverse_input', base, false),
-    cifg,
+    batchFirst: intFlag(node, 'batch_first', base, false),
+    reverse: intFlag(node, 'reverse_input', base, false),
+    cifg: intFlag(node, 'cifg', base, false),
     input,
     initialHidden: initialState(node.input(1), hiddenSize, at(1)),
     initialCell: initialState(node.input(2), hiddenSize, at(2)),
@@ -91,35 +94,13 @@ export function recognizeCell(model: Model, node: Node, index: number): CellDesc
   };
 }
 
-function flavourOf(node: Node, floatWeights: boolean): Flavour {
-  if (node.domain === 'qonnx.custom_op.general') return 'qonnx';
-  return floatWeights ? 'qcdq' : 'qcdq-int';
-}
-
-function flag(node: Node, name: string, at: ErrorLocation, fallback: boolean | undefined): boolean {
-  const attribute = node.attribute(name);
-  if (!attribute) {
-    if (fallback !== undefined) return fallback;
-    throw new UnsupportedModelError(`has no attribute "${name}"`, at);
-  }
-  const v = attribute.value;
-  if (v.kind !== 'int' || (v.value !== 0n && v.value !== 1n)) {
-    throw new UnsupportedModelError(`attribute "${name}" is ${describeAttribute(v)}, expected 0 or 1`, at);
-  }
-  return v.value === 1n;
-}
-
-function text(node: Node, name: string, at: ErrorLocation): string {
-  const attribute = node.attribute(name);
-  if (!attribute) throw new UnsupportedModelError(`has no attribute "${name}"`, at);
-  if (attribute.value.kind !== 'string') {
-    throw new UnsupportedModelError(`attribute "${name}" is ${describeAttribute(attribute.value)}, expected a string`, at);
-  }
-  return new TextDecoder().decode(attribute.value.value);
-}
-
-function describeAttribute(v: { kind: string; value?: unknown }): string {
-  return v.kind === 'int' || v.kind === 'float' ? String(v.value) : `a ${v.kind} attribute`;
+/** qonnx when Quant nodes feed the cell, else QCDQ with float or with integer weight initializers. */
+function flavourOf(node: Node, input: Value): Flavour {
+  if (node.domain === 'qonnx.custom_op.general' || (input.producer && isQuantNode(input.producer))) return 'qonnx';
+  let producer = node.input(3)?.producer;
+  while (producer && producer.opType !== 'QuantizeLinear' && producer.input(0)?.producer) producer = producer.input(0)!.producer!;
+  if (producer?.opType === 'QuantizeLinear') return 'qcdq';
+  return node.input(3)?.producer?.opType === 'DequantizeLinear' ? 'qcdq-int' : 'qcdq';
 }
 
 function initialState(value: Value | null, hiddenSize: number, at: ErrorLocation): InitialState {
@@ -135,23 +116,10 @@ function initialState(value: Value | null, hiddenSize: number, at: ErrorLocation
 }
 
 function readBiases(node: Node, hiddenSize: number, at: (input: number) => ErrorLocation): Record<Gate, Float32Array> | null {
-  const biases = GATES.map((_, g) => {
-    const value = node.input(11 + g);
-    if (!value) return null;
-    const tensor = constantOf(value);
-    if (!tensor) throw new UnsupportedModelError(`"${value.name}" is not a constant`, at(11 + g));
-    const values = tensor.float32(at(11 + g));
-    if (tensor.size === 1 && values[0] === 0) return null; // Brevitas' bias=False
-    if (tensor.dims.length !== 1 || tensor.dims[0] !== hiddenSize) {
-      throw new UnsupportedModelError(`has shape [${tensor.dims.join(', ')}], expected [${hiddenSize}]`, at(11 + g));
-    }
-    return values;
-  });
+  const biases = GATES.map((_, g) => readCellBias(node.input(11 + g), hiddenSize, at(11 + g)));
   if (biases.every((b) => b === null)) return null;
-  if (biases.some((b) => b === null)) {
-    const g = biases.indexOf(null);
-    throw new UnsupportedModelError('is absent while other gates have a bias', at(11 + g));
-  }
+  const missing = biases.indexOf(null);
+  if (missing >= 0) throw new UnsupportedModelError('is absent while other gates have a bias', at(11 + missing));
   return Object.fromEntries(GATES.map((gate, g) => [gate, biases[g]!])) as Record<Gate, Float32Array>;
 }
 
@@ -159,9 +127,9 @@ function readQuantizers(node: Node, base: ErrorLocation, at: (input: number) => 
   const entries = QUANTIZER_NAMES.map((name, k) => {
     const narrowName = name === 'output_sigmoid' ? 'output_sigmoid_narrow_range' : `${name}_narrow`;
     const flags = {
-      signed: flag(node, `${name}_signed`, base, undefined),
-      narrow: flag(node, narrowName, base, undefined),
-      rounding: checkRounding(text(node, `${name}_rounding_mode`, base), { ...base, role: `attribute ${name}_rounding_mode` }),
+      signed: intFlag(node, `${name}_signed`, base, undefined),
+      narrow: intFlag(node, narrowName, base, undefined),
+      rounding: readRounding(node, `${name}_rounding_mode`, base, undefined),
     };
     return [name, readQuantizerInputs(node, QUANTIZER_FIRST_INPUT + 3 * k, flags, (input) => at(input))] as const;
   });

@@ -1,4 +1,7 @@
 import type { Node, Value } from '../ir/graph.js';
+import type { RoundingMode } from '../quant/rounding.js';
+
+export type { RoundingMode };
 
 /** The 11 activation quantizers of a Brevitas QuantLSTM cell, in the order of its inputs. */
 export const QUANTIZER_NAMES = [
@@ -27,11 +30,9 @@ export const GATE_QUANTIZERS: Record<Gate, { acc: QuantizerName; activation: Qua
   output: { acc: 'output_acc', activation: 'output_sigmoid' },
 };
 
-export type RoundingMode = 'ROUND';
-
 /**
- * A per-tensor quantizer: v -> (clamp(round_half_even(v / scale) + zeroPoint, min, max)
- * - zeroPoint) * scale, in float32.
+ * A per-tensor quantizer: v -> (clamp(round_mode(v / scale + zeroPoint), min, max) - zeroPoint)
+ * * scale, in float32 (Brevitas' IntQuant; the zero point is added before rounding).
  */
 export interface Quantizer {
   scale: number;
@@ -45,21 +46,19 @@ export interface Quantizer {
   max: number;
 }
 
-/** A weight matrix [rows, cols] held as integers with per-tensor or per-row scale. */
-export interface QuantizedWeight {
+/** How a weight was stored in the export, for reports; the values are already dequantized. */
+export type WeightSummary =
+  | { kind: 'integer'; bits: number; signed: boolean; narrow: boolean; granularity: 'per-tensor' | 'per-channel' }
+  | { kind: 'float' };
+
+/** A weight matrix [rows, cols] as the float32 values Brevitas multiplies with. */
+export interface CellWeight {
   rows: number;
   cols: number;
-  /** integer codes (int8 or uint8 range), row-major, already clamped to [min, max] */
-  values: Int16Array;
-  /** one scale per tensor (length 1) or per row (length rows) */
-  scale: Float32Array;
-  /** as many as scale */
-  zeroPoint: Int32Array;
-  signed: boolean;
-  min: number;
-  max: number;
-  bitWidth: number;
-  /** the initializer the weight came from, for naming what replaces it */
+  /** row-major, each element (q - zero point) * scale in float32, or the float initializer */
+  values: Float32Array;
+  summary: WeightSummary;
+  /** the constant the weight came from, for naming what replaces it */
   sourceName: string;
 }
 
@@ -85,8 +84,8 @@ export interface CellDescription {
   input: Value;
   initialHidden: InitialState;
   initialCell: InitialState;
-  inputWeights: Record<Gate, QuantizedWeight>;
-  recurrentWeights: Record<Gate, QuantizedWeight>;
+  inputWeights: Record<Gate, CellWeight>;
+  recurrentWeights: Record<Gate, CellWeight>;
   /** null when the cell has no bias */
   biases: Record<Gate, Float32Array> | null;
   quantizers: Record<QuantizerName, Quantizer>;

@@ -6,55 +6,80 @@ import type { NameAuthority } from '../ir/names.js';
 import { Tape } from '../ir/tape.js';
 import { Tensor } from '../ir/tensor.js';
 import { tensorType } from '../ir/type-info.js';
-import { GATES, type CellDescription, type InitialState } from '../recognize/description.js';
-import { plainGates, type PlainWeights } from './body-plain.js';
-import { fusedGates, fusedWeights } from './body-fused.js';
+import type { CellDescription, Gate, InitialState } from '../recognize/description.js';
+import { plainGates } from './body-plain.js';
+import { fusedGates, fusedOrder, inputProjection } from './body-fused.js';
 import { cellUpdate, type Gates } from './cell-update.js';
-import { dequantizedWeights } from './weights.js';
 
 export type Layout = 'fused' | 'plain';
 export const LAYOUTS: readonly Layout[] = ['fused', 'plain'];
 
+export interface ScanOptions {
+  layout: Layout;
+  /** keep the export's traced batch for zero initial states instead of sizing them from the input */
+  staticShapes: boolean;
+}
+
+/** Where a gate's parameters live in the converted model (docs/design.md, section 4). */
+export interface TensorSlice {
+  tensor: string;
+  transposed: boolean;
+  offset: number;
+}
+export type CellParameters = Partial<Record<Gate, { inputWeight: TensorSlice; recurrentWeight: TensorSlice; bias: TensorSlice | null }>>;
+
 /**
  * Builds the Scan that computes a cell, writing into `outer`. The Scan's outputs are the
- * cell's own output values, so everything downstream stays connected as it was.
- * The cell node must already be detached.
+ * cell's own output values, so everything downstream stays connected as it was. Its body
+ * reads nothing from the outer graph: weights, biases and quantizer parameters are constants
+ * of the body. The cell node must already be detached.
  */
-export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAuthority, layout: Layout): void {
+export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAuthority, options: ScanOptions): CellParameters {
   const H = cell.hiddenSize;
   const timeAxis = cell.batchFirst ? 1 : 0;
   const batchAxis = cell.batchFirst ? 0 : 1;
+  const stepPrefix = `${outer.prefix}/step`;
 
   const body = new Graph();
-  body.name = names.fresh(`${outer.prefix}/step`);
-  const bodyTape = new Tape(names, `${outer.prefix}/step`);
+  body.name = names.fresh(stepPrefix);
+  const bodyTape = new Tape(names, stepPrefix);
   const stateType = () => tensorType(DataType.FLOAT, [undefined, H]);
-  const hPrev = typed(new Value(names.fresh(`${outer.prefix}/step/hidden_in`)), stateType());
-  const cPrev = typed(new Value(names.fresh(`${outer.prefix}/step/cell_in`)), stateType());
+  const hPrev = typed(new Value(names.fresh(`${stepPrefix}/hidden_in`)), stateType());
+  const cPrev = typed(new Value(names.fresh(`${stepPrefix}/cell_in`)), stateType());
 
   let scanInput: Value;
   let stepInput: Value;
   let gates: Gates;
-  if (layout === 'plain') {
-    const weights = Object.fromEntries(
-      GATES.map((g) => [
+  let parameters: CellParameters;
+  if (options.layout === 'plain') {
+    scanInput = cell.input;
+    stepInput = typed(new Value(names.fresh(`${stepPrefix}/x`)), tensorType(DataType.FLOAT, [undefined, cell.inputSize]));
+    const plain = plainGates(bodyTape, cell, stepInput, hPrev);
+    gates = plain.gates;
+    const slice = (v: Value | null) => (v ? { tensor: v.name, transposed: false, offset: 0 } : null);
+    parameters = Object.fromEntries(
+      Object.entries(plain.parameters).map(([g, p]) => [g, { inputWeight: slice(p.inputWeight)!, recurrentWeight: slice(p.recurrentWeight)!, bias: slice(p.bias) }]),
+    );
+  } else {
+    const order = fusedOrder(cell);
+    const projection = inputProjection(outer, cell, cell.input);
+    scanInput = projection.projected;
+    stepInput = typed(new Value(names.fresh(`${stepPrefix}/projected_x`)), tensorType(DataType.FLOAT, [undefined, order.length * H]));
+    const fused = fusedGates(bodyTape, cell, stepInput, hPrev);
+    gates = fused.gates;
+    parameters = Object.fromEntries(
+      order.map((g, k) => [
         g,
         {
-          input: dequantizedWeights(outer, `${g}_input_weight`, [cell.inputWeights[g]]),
-          recurrent: dequantizedWeights(outer, `${g}_recurrent_weight`, [cell.recurrentWeights[g]]),
+          inputWeight: { tensor: projection.weights.name, transposed: true, offset: k * H },
+          recurrentWeight: { tensor: fused.recurrentWeights.name, transposed: false, offset: k * H },
+          bias: fused.bias ? { tensor: fused.bias.name, transposed: false, offset: k * H } : null,
         },
       ]),
-    ) as PlainWeights;
-    scanInput = cell.input;
-    stepInput = typed(new Value(names.fresh(`${outer.prefix}/step/x`)), tensorType(DataType.FLOAT, [undefined, cell.inputSize]));
-    gates = plainGates(bodyTape, cell, weights, stepInput, hPrev);
-  } else {
-    const weights = fusedWeights(outer, cell);
-    scanInput = wholeSequenceProjection(outer, names, cell.input, weights.inputTransposed, cell.inputSize, weights.width);
-    stepInput = typed(new Value(names.fresh(`${outer.prefix}/step/projected_x`)), tensorType(DataType.FLOAT, [undefined, weights.width]));
-    gates = fusedGates(bodyTape, cell, weights, stepInput, hPrev);
+    );
   }
   const { hidden, cellState } = cellUpdate(bodyTape, cell, gates, cPrev);
+  // A value listed twice among a body's outputs gives wrong results in onnxruntime: one Identity.
   const hiddenOut = bodyTape.op('Identity', [hidden], [], 'hidden_out');
   bodyTape.commitTo(body);
   body.inputs = [hPrev, cPrev, stepInput];
@@ -63,14 +88,12 @@ export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAut
 
   let zeros: Value | undefined;
   const initial = (state: InitialState): Value => {
-    if (state.kind === 'value') return state.value;
+    if (state.kind === 'value' || options.staticShapes) return state.value;
     zeros ??= batchZeros(outer, cell.input, batchAxis, H);
     return zeros;
   };
   const axes = [attr.ints('scan_input_axes', [timeAxis]), attr.ints('scan_output_axes', [timeAxis])];
-  const directions = cell.reverse
-    ? [attr.ints('scan_input_directions', [1]), attr.ints('scan_output_directions', [1])]
-    : [];
+  const directions = cell.reverse ? [attr.ints('scan_input_directions', [1]), attr.ints('scan_output_directions', [1])] : [];
   const [sequence, lastHidden, lastCell] = cell.outputs;
   outer.opInto(
     'Scan',
@@ -79,34 +102,12 @@ export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAut
     [attr.graph('body', body), attr.int('num_scan_inputs', 1), ...axes, ...directions],
     'Scan',
   );
+  return parameters;
 }
 
 function typed(value: Value, type: ReturnType<typeof tensorType>): Value {
   value.info = { ...value.info, type };
   return value;
-}
-
-/**
- * x W for every time step at once, as one MatMul. It runs inside a single-iteration Scan so
- * that onnxruntime's QDQ fusions cannot see the DequantizeLinear operands and swap the
- * float MatMul for an integer kernel (MatMulIntegerToFloat, MatMulNBits) that rounds
- * differently from Brevitas.
- */
-function wholeSequenceProjection(tape: Tape, names: NameAuthority, input: Value, weight: Value, inputSize: number, width: number): Value {
-  const t = tape.scoped('input_projection');
-  const body = new Graph();
-  body.name = names.fresh(`${t.prefix}/body`);
-  const bodyTape = new Tape(names, `${t.prefix}/body`);
-  const sequence = typed(new Value(names.fresh(`${t.prefix}/body/sequence`)), tensorType(DataType.FLOAT, [undefined, undefined, inputSize]));
-  const projected = bodyTape.op('MatMul', [sequence, weight], [], 'MatMul');
-  bodyTape.commitTo(body);
-  body.inputs = [sequence];
-  body.outputs = [typed(projected, tensorType(DataType.FLOAT, [undefined, undefined, width]))];
-
-  const axis0 = t.constant('axis_0', Tensor.int64([1], [0]));
-  const wrapped = t.op('Unsqueeze', [input, axis0], [], 'as_one_step');
-  const [stacked] = t.opMulti('Scan', [wrapped], 1, [attr.graph('body', body), attr.int('num_scan_inputs', 1)], 'Scan');
-  return t.op('Squeeze', [stacked!, axis0], [], 'projection');
 }
 
 /** Zeros of shape [batch, H], the batch taken from `input` at run time. */

@@ -2,7 +2,7 @@ import type { Value } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { NameAuthority } from '../ir/names.js';
 import { Tape } from '../ir/tape.js';
-import { buildCellScan, type Layout } from '../scan/scan.js';
+import { buildCellScan, type CellParameters, type ScanOptions } from '../scan/scan.js';
 import type { CellDescription } from '../recognize/description.js';
 import { pruneOrphans } from '../ir/cleanup.js';
 
@@ -11,7 +11,7 @@ import { pruneOrphans } from '../ir/cleanup.js';
  * written between the same boundary tensors, and whatever only fed the cell (its weight
  * chains, its parameters) is pruned.
  */
-export function replaceCell(model: Model, cell: CellDescription, names: NameAuthority, layout: Layout): void {
+export function replaceCell(model: Model, cell: CellDescription, names: NameAuthority, options: ScanOptions): CellParameters {
   const graph = model.graph;
   const formerInputs = cell.node.inputs.filter((v): v is Value => v !== null);
   const prefix = cell.node.name || `qlstm_cell${cell.index}`;
@@ -19,7 +19,8 @@ export function replaceCell(model: Model, cell: CellDescription, names: NameAuth
   cell.node.detach();
 
   const tape = new Tape(names, prefix);
-  buildCellScan(cell, tape, names, layout);
+  const parameters = buildCellScan(cell, tape, names, options);
   tape.commitTo(graph);
   pruneOrphans(graph, formerInputs);
+  return parameters;
 }

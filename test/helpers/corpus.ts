@@ -19,7 +19,8 @@ interface CaseMeta {
   batch: number;
   inputs: { file: string; shape: number[] }[];
   outputs: { file: string; shape: number[] }[];
-  exports: Record<Flavour, string>;
+  /** the file of each flavour, or the exporter's message where Brevitas refused it */
+  exports: Partial<Record<Flavour, string>>;
   output_scale: number;
   cell_state_scale: number;
   input_names: string[];
@@ -32,6 +33,10 @@ export interface CorpusCase {
   meta: CaseMeta;
   /** float head: compare with an absolute tolerance, not in LSB */
   floatOutputs: boolean;
+  /** the flavours Brevitas exported for this case */
+  flavours: Flavour[];
+  /** at-scale cases (large goldens): tests that run every case may run these less often */
+  atScale: boolean;
   file(flavour: Flavour): string;
   inputs(): NdArray[];
   outputs(): NdArray[];
@@ -51,7 +56,13 @@ export function corpusCases(): CorpusCase[] {
         name: meta.case,
         meta,
         floatOutputs: meta.wrapper === 'classifier',
-        file: (flavour: Flavour) => path.join(CORPUS, meta.exports[flavour]),
+        flavours: ALL_FLAVOURS.filter((f) => meta.exports[f]?.endsWith('.onnx')),
+        atScale: meta.case.startsWith('scale_'),
+        file: (flavour: Flavour) => {
+          const file = meta.exports[flavour];
+          if (!file?.endsWith('.onnx')) throw new Error(`corpus case ${meta.case} has no ${flavour} export`);
+          return path.join(CORPUS, file);
+        },
         inputs: () => meta.inputs.map((i) => load(i.file)),
         outputs: () => meta.outputs.map((o) => load(o.file)),
         lsb: (k: number) => (k === 2 ? meta.cell_state_scale : meta.output_scale),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { convertModel } from '../../convert.js';
-import { summarizeCell } from '../../describe.js';
+import { describeWeights, summarizeCell } from '../../describe.js';
 import { UsageError } from '../../errors.js';
 import type { Layout } from '../../scan/scan.js';
 import { exportModel } from '../../onnx/export.js';
@@ -39,7 +39,7 @@ export async function convertCommand(options: ConvertCommandOptions, io: Output)
       c.batchFirst ? 'batch-first' : 'time-first',
       c.cifg ? 'CIFG' : undefined,
       c.bias ? 'bias' : 'no bias',
-      `${c.weights.bits}-bit ${c.weights.granularity} weights`,
+      `${describeWeights(c.weights)} weights`,
       `${c.layout} layout`,
     ].filter(Boolean);
     io.out(`  ${style.strong(c.name)} [${c.flavour}]: ${parts.join(', ')}`);

@@ -1,4 +1,4 @@
-import { cellSummariesOf, type CellSummary } from '../../describe.js';
+import { cellSummariesOf, describeWeights, type CellSummary } from '../../describe.js';
 import { dataTypeName } from '../../ir/data-type.js';
 import type { Value } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
@@ -64,7 +64,7 @@ function describeCell(c: CellSummary): string[] {
   const lines = [
     `  cell ${style.strong(c.name)} [${c.flavour}${c.layout ? `, ${c.layout} layout` : ''}]`,
     `    input ${c.inputSize}, hidden ${c.hiddenSize}, ${c.direction}, ${c.batchFirst ? 'batch-first' : 'time-first'}, ${c.cifg ? 'CIFG' : 'no CIFG'}, ${c.bias ? 'bias' : 'no bias'}, initial state ${c.initialState}`,
-    `    weights: ${w.bits}-bit ${w.signed ? 'signed' : 'unsigned'}${w.narrow ? ' narrow' : ''}, ${w.granularity}`,
+    `    weights: ${describeWeights(w, true)}`,
   ];
   const header = ['quantizer', 'scale', 'zero point', 'bits', 'signed', 'narrow', 'rounding'];
   const rows = QUANTIZER_NAMES.map((n) => {
