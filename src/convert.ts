@@ -12,6 +12,7 @@ import { loadExternalData } from './onnx/external-data.js';
 import { importModel } from './onnx/import.js';
 import { CELL_DOMAINS, CELL_OP, isCellNode, recognizeCells } from './recognize/cell.js';
 import type { CellDescription } from './recognize/description.js';
+import { sequenceAxes } from './recognize/sequence-axes.js';
 import { isQuantNode, QUANT_DOMAINS, readQuantNode, type QuantPlan } from './recognize/quant-node.js';
 import { dropUnusedDomains } from './surgery/domains.js';
 import { relaxSequenceShapes } from './surgery/dynamic-shapes.js';
@@ -63,6 +64,8 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   }
   const layout = options.layout ?? 'fused';
   const staticShapes = options.staticShapes ?? false;
+  // Traced back through the export's own quantizers, before they are rewritten.
+  const symbolicAxes = staticShapes ? new Map() : sequenceAxes(cells);
 
   const names = new NameAuthority(model);
   removeInitializersFromInputs(model.graph);
@@ -76,7 +79,7 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   removeDeadNodes(model.graph);
   removeUnusedInitializers(model.graph);
   dropUnusedDomains(model, [...CELL_DOMAINS, ...QUANT_DOMAINS]);
-  if (!staticShapes) relaxSequenceShapes(cells);
+  relaxSequenceShapes(symbolicAxes);
   toposort(model.graph);
   recordProducer(model);
   model.setMetadata(CELLS_METADATA_KEY, formatCellsMetadata({ version: 2, producer: `qlstm ${VERSION}`, cells: recorded }));

@@ -26,10 +26,13 @@ export interface ErrorLocation {
   role?: string;
 }
 
+/** Longest node name a message quotes in full; the rest of the line must stay readable. */
+const NODE_NAME_LIMIT = 160;
+
 function describeLocation(at: ErrorLocation): string {
   const parts: string[] = [];
   if (at.file !== undefined) parts.push(at.file);
-  if (at.node !== undefined) parts.push(`node "${at.node}"${at.opType ? ` (${at.opType})` : ''}`);
+  if (at.node !== undefined) parts.push(`node "${printable(at.node, NODE_NAME_LIMIT)}"${at.opType ? ` (${printable(at.opType, NODE_NAME_LIMIT)})` : ''}`);
   if (at.input !== undefined) parts.push(`input ${at.input}${at.role ? ` (${at.role})` : ''}`);
   else if (at.role !== undefined) parts.push(at.role);
   return parts.join(': ');
@@ -67,4 +70,25 @@ export class UnsupportedModelError extends QlstmError {
 /** Something qlstm itself got wrong; always a bug. */
 export class InternalError extends QlstmError {
   readonly exitCode = ExitCode.internal;
+}
+
+/** Longest message qlstm prints for one failure. */
+export const MESSAGE_LIMIT = 400;
+
+// C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional
+// overrides and isolates that can make text display in another order than it is stored.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from a model or a command line made safe for one line of a terminal: control
+ * characters shown as escapes (`\n`, `\x1b`, `\u202e`), so that a node name cannot start a
+ * line of its own or recolour the screen, and cut to `limit` characters with "…".
+ */
+export function printable(text: string, limit = MESSAGE_LIMIT): string {
+  const escaped = text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+  return [...escaped].length <= limit ? escaped : `${[...escaped].slice(0, limit - 1).join('')}…`;
 }

@@ -47,13 +47,14 @@ describe('qlstm convert', () => {
     assert.deepEqual(fs.readFileSync(copy), before);
   });
 
-  it('says plainly when a model has no QuantLSTMCell (exit 3)', async () => {
+  it('says plainly when a model is already converted (exit 2)', async () => {
     const converted = path.join(dir, 'again.onnx');
     await qlstm('convert', seed, converted);
     const out = path.join(dir, 'twice.onnx');
     const r = await qlstm('convert', converted, out);
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /has no QuantLSTMCell node .*nothing to convert/);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `qlstm: ${converted}: is already converted by qlstm (its metadata has "qlstm.cells"); convert the original Brevitas export instead\n`);
+    assert.equal(r.stdout, '');
     assert.ok(!fs.existsSync(out));
   });
 });
@@ -69,6 +70,22 @@ describe('the command line', () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     assert.equal(VERSION, pkg.version, 'src/version.ts follows package.json');
   });
+
+  for (const [command, example, codes] of [
+    ['convert', '$ qlstm convert model.qcdq.onnx out/model.onnx', ['0  converted and written', '3  a valid model qlstm cannot convert exactly']],
+    ['verify', '$ qlstm verify out/model.onnx --inputs x.npy --expected y.npy h.npy c.npy', ['0  every output within tolerance at every level', '1  some output differs beyond the tolerance']],
+    ['inspect', '$ qlstm inspect model.qcdq.onnx', ['0  described', '2  bad command line, or a file that is missing or invalid']],
+  ] as const) {
+    it(`${command} --help shows an example and the exit codes`, async () => {
+      const r = await qlstm(command, '--help');
+      assert.equal(r.code, 0);
+      const lines = r.stdout.split('\n');
+      assert.ok(lines.includes('Examples:') && lines.includes(`  ${example}`), r.stdout);
+      assert.ok(lines.includes('Exit codes:'), r.stdout);
+      for (const line of codes) assert.ok(lines.includes(`  ${line}`), line);
+      assert.ok(lines.includes('  4  internal error (please report it)') || lines.includes('  4  internal error, including a converted model onnxruntime refuses (please report it)'));
+    });
+  }
 
   it('usage errors exit 2 with one line', async () => {
     for (const argv of [['convert', seed], ['convert', seed, 'x.onnx', '--layout', 'wide'], ['frobnicate'], ['verify', seed, '--tolerance-lsb', 'lots']]) {

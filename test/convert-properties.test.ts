@@ -55,7 +55,7 @@ describe('a converted model is ready to run', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qlstm-warn-'));
     const files = corpusCases().map((c) => {
       const out = path.join(dir, `${c.name}.onnx`);
-      fs.writeFileSync(out, exportModel(converted(c.file('qcdq'))));
+      fs.writeFileSync(out, exportModel(converted(c.file(c.flavours[0]!))));
       return out;
     });
     const script = `

@@ -52,7 +52,8 @@ function checkAgainstCorpus(cells: CellSummary[], config: Config, meta: { output
   const directions = config.bidirectional ? 2 : 1;
   assert.equal(cells.length, layers * directions, 'one cell per layer and direction');
   cells.forEach((cell, k) => {
-    assert.equal(cell.flavour, flavour);
+    // float weights are stored alike in both QCDQ files: there is no integer flavour to tell
+    assert.equal(cell.flavour, config.weight_quant === null && flavour === 'qcdq-int' ? 'qcdq' : flavour);
     assert.equal(cell.inputSize, k < directions ? config.input_size : config.hidden_size * directions);
     assert.equal(cell.hiddenSize, config.hidden_size);
     assert.equal(cell.direction, k % directions === 1 ? 'reverse' : 'forward');
@@ -97,7 +98,8 @@ describe('inspect --json describes each fixture as the corpus does', () => {
         checkAgainstCorpus(exported.cells, c.meta.config as unknown as Config, c.meta, flavour);
         assert.deepEqual(exported.cells.map((cell: CellSummary) => QUANTIZER_NAMES.map((q) => cell.quantizers[q].scale)), scalesInExport(file));
         assert.deepEqual(exported.inputs.map((i: { name: string }) => i.name), c.meta.names_by_flavour[flavour]?.input_names ?? c.meta.input_names);
-        assert.deepEqual(exported.inputs.map((i: { shape: number[] }) => i.shape), c.meta.inputs.map((i) => i.shape));
+        // the at-scale cases were traced at 7 steps and batch 2, and run at 500 x 16
+        if (!c.atScale) assert.deepEqual(exported.inputs.map((i: { shape: number[] }) => i.shape), c.meta.inputs.map((i) => i.shape));
 
         const out = path.join(dir, `${c.name}.${flavour}.onnx`);
         assert.equal((await qlstm('convert', file, out)).code, 0);

@@ -1,39 +1,73 @@
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LAYOUTS, type Layout } from '../scan/scan.js';
-import { ExitCode, QlstmError } from '../errors.js';
+import { ExitCode, InputError, InternalError, printable, QlstmError, UnsupportedModelError, UsageError } from '../errors.js';
 import { OPTIMIZATION_LEVELS, type OptimizationLevel } from '../run/session.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { verifyCommand } from './commands/verify.js';
-import { processOutput, type Output } from './output.js';
+import { commandHelp, EXIT_CODES } from './help.js';
+import { errorJson, processOutput, type Failure, type Output } from './output.js';
 import { VERSION } from '../version.js';
 
 /**
  * The only place that catches: runs one command line and turns every outcome into an exit
  * code and at most one line on stderr (plus a stack trace with --debug or QLSTM_DEBUG=1).
+ * With --json a failure is also one JSON object on stdout (see errorJson).
  */
 export async function main(argv: readonly string[], io: Output = processOutput, env = process.env): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let debug = env.QLSTM_DEBUG === '1';
   if (env.NO_COLOR) chalk.level = 0; // https://no-color.org
+  const end = argv.indexOf('--');
+  const wantsJson = (end < 0 ? argv : argv.slice(0, end)).includes('--json');
   const program = buildProgram(io, (code) => (exitCode = code), (on) => (debug ||= on));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (wantsJson) io.out(errorJson({ exitCode: ExitCode.usage, kind: 'usage', message: commanderMessage(error.message) }));
+      return ExitCode.usage;
     }
-    if (error instanceof QlstmError) {
-      io.err(`qlstm: ${error.message}`);
-      if (debug) io.err(String(error.stack));
-      return error.exitCode;
-    }
-    io.err(`qlstm: internal error: ${(error as Error)?.message ?? String(error)} (this is a bug; rerun with --debug for details)`);
-    if (debug) io.err(String((error as Error)?.stack ?? error));
-    return ExitCode.internal;
+    const failure = describeFailure(error);
+    io.err(`qlstm: ${failure.message}`);
+    if (debug) io.err(debugDetails(error));
+    if (wantsJson) io.out(errorJson(failure));
+    return failure.exitCode;
   }
+}
+
+function describeFailure(error: unknown): Failure {
+  if (error instanceof QlstmError) {
+    return { exitCode: error.exitCode, kind: KINDS.get(error.constructor) ?? 'internal', message: printable(error.message), at: error.at };
+  }
+  const message = printable(`internal error: ${(error as Error)?.message ?? String(error)} (this is a bug; rerun with --debug for details)`);
+  return { exitCode: ExitCode.internal, kind: 'internal', message };
+}
+
+const KINDS = new Map<unknown, Failure['kind']>([
+  [UsageError, 'usage'],
+  [InputError, 'input'],
+  [UnsupportedModelError, 'unsupported'],
+  [InternalError, 'internal'],
+]);
+
+/** The stack without the message (already printed, escaped), then each cause, escaped too. */
+function debugDetails(error: unknown): string {
+  const lines: string[] = [];
+  for (let e = error, depth = 0; e !== undefined && depth < 5; e = (e as Error)?.cause, depth++) {
+    const text = e instanceof Error ? String(e.stack ?? e.message) : String(e);
+    const head = e instanceof Error ? `${e.name}: ${e.message}` : text;
+    const frames = text.startsWith(head) ? text.slice(head.length) : `\n${text}`;
+    lines.push(`${depth ? 'caused by ' : ''}${printable(head)}${frames.split('\n').map((f) => printable(f, 1000)).join('\n')}`);
+  }
+  return lines.join('\n');
+}
+
+function commanderMessage(message: string): string {
+  return printable(message.replace(/^error: /, ''));
 }
 
 function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on: boolean) => void): Command {
@@ -46,7 +80,7 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      outputError: (s, write) => write(`qlstm: ${s.replace(/^error: /, '')}`),
+      outputError: (s, write) => write(`qlstm: ${commanderMessage(s.trimEnd())}\n`),
     })
     .hook('preAction', (root) => {
       const globals = root.opts<{ debug?: boolean; color?: boolean }>();
@@ -61,9 +95,11 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .argument('<input>', 'Brevitas export (.onnx): QCDQ, QCDQ with int8 weights, or QONNX')
     .argument('<output>', 'where to write the converted model (.onnx)')
     .addOption(layout)
-    .option('--json', 'print the result as JSON')
-    .action(async (input: string, output: string, o: { layout: Layout; json?: boolean }) => {
-      setExit(await convertCommand({ input, output, layout: o.layout, json: Boolean(o.json) }, io));
+    .option('--static-shapes', "keep the export's traced sequence length and batch (for FINN/qonnx); default: symbolic")
+    .option('--force', 'replace the output file if it exists')
+    .option('--json', 'print the result as JSON (a failure too, on stdout)')
+    .action(async (input: string, output: string, o: { layout: Layout; staticShapes?: boolean; json?: boolean; force?: boolean }) => {
+      setExit(await convertCommand({ input, output, layout: o.layout, staticShapes: Boolean(o.staticShapes), json: Boolean(o.json), force: Boolean(o.force) }, io));
     });
 
   program
@@ -111,6 +147,9 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .action(async (model: string, o: { json?: boolean }) => {
       setExit(await inspectCommand({ model, json: Boolean(o.json) }, io));
     });
+
+  for (const command of program.commands) command.addHelpText('after', commandHelp(command.name()));
+  program.addHelpText('after', EXIT_CODES);
   return program;
 }
 

@@ -173,13 +173,34 @@ export class Graph {
     return value;
   }
 
-  /** Removes a node that nothing reads any more; it must be detached from its inputs. */
+  /**
+   * Removes a node that nothing reads any more, with its subgraphs: their nodes stop
+   * counting as uses of the outer values they read, so those can be pruned in turn.
+   */
   removeNode(node: Node): void {
     for (const output of node.outputs) {
       if (output.useCount > 0) throw new InternalError(`cannot remove node ${node.label()}: "${output.name}" is still read`);
     }
     node.detach();
+    node.subgraphs().forEach(detachAll);
     const at = this.nodes.indexOf(node);
     if (at >= 0) this.nodes.splice(at, 1);
   }
+}
+
+function detachAll(graph: Graph): void {
+  for (const node of graph.nodes) {
+    node.detach();
+    node.subgraphs().forEach(detachAll);
+  }
+}
+
+/**
+ * The inputs a caller of the graph feeds: graph inputs that are not also initializers.
+ * (An initializer listed as an input, as Brevitas exports with keep_initializers_as_inputs,
+ * only gives that input a default value.)
+ */
+export function realInputs(graph: Graph): Value[] {
+  const initializers = new Set(graph.initializers);
+  return graph.inputs.filter((v) => !initializers.has(v));
 }

@@ -15,6 +15,7 @@ export class NameAuthority {
 
   private collect(graph: Graph): void {
     for (const v of [...graph.inputs, ...graph.outputs, ...graph.initializers, ...graph.valueInfo]) this.taken.add(v.name);
+    for (const sparse of graph.sparseInitializers) if (sparse.values?.name !== undefined) this.taken.add(sparse.values.name);
     for (const node of graph.nodes) {
       if (node.name) this.taken.add(node.name);
       for (const v of [...node.inputs, ...node.outputs]) if (v) this.taken.add(v.name);

@@ -1,5 +1,5 @@
 import { InputError, type ErrorLocation } from '../errors.js';
-import { byteSize, DataType, dataTypeName } from './data-type.js';
+import { byteSize, DataType, dataTypeName, rawByteLength } from './data-type.js';
 
 /**
  * Where a tensor's elements are stored, exactly as the file stored them, so that a tensor
@@ -13,8 +13,15 @@ export type TensorStorage =
   | { kind: 'double'; values: number[] }
   | { kind: 'uint64'; values: bigint[] }
   | { kind: 'string'; values: Uint8Array[] }
-  /** Data in a separate file (TensorProto.external_data), not loaded yet. */
+  /** Data in a separate file (TensorProto.external_data), as the file says; nothing checked or read yet. */
   | { kind: 'external'; entries: [string, string][] }
+  /**
+   * External data that was checked when the model was read (inside the model's folder, a
+   * regular file, offset and length agreeing with the shape) and is read from its file only
+   * when first needed, so a tensor the conversion drops is never read. `read` throws an
+   * InputError naming the file and tensor if the file changed since.
+   */
+  | { kind: 'deferred'; byteLength: number; read: () => Uint8Array }
   | { kind: 'none' };
 
 /** Fields of TensorProto that qlstm carries along without interpreting. */
@@ -74,6 +81,19 @@ export class Tensor {
     return new Tensor(dataType, [...dims], { kind: 'raw', bytes });
   }
 
+  /** The bytes of a tensor stored as raw data (reading deferred external data now); undefined for other storage. */
+  rawBytes(): Uint8Array | undefined {
+    const storage = this.storage;
+    if (storage.kind === 'raw') return storage.bytes;
+    if (storage.kind === 'deferred') return storage.read();
+    return undefined;
+  }
+
+  /** The length raw data of this type and shape must have; undefined for strings and unknown types. */
+  get rawByteLength(): number | undefined {
+    return rawByteLength(this.dataType, this.size);
+  }
+
   /** The elements as float32; only for FLOAT tensors. */
   float32(at: ErrorLocation = {}): Float32Array {
     if (this.dataType !== DataType.FLOAT) {
@@ -95,12 +115,11 @@ export class Tensor {
     const count = this.size;
     if (!Number.isSafeInteger(count) || count > MAX_ELEMENTS) fail('too many elements');
     const storage = this.storage;
-    if (storage.kind === 'raw') {
+    if (storage.kind === 'raw' || storage.kind === 'deferred') {
       const width = byteSize(this.dataType) ?? fail('element type not supported');
-      if (storage.bytes.length !== count * width) {
-        fail(`raw data holds ${storage.bytes.length} bytes, the shape needs ${count * width}`);
-      }
-      return decodeRaw(this.dataType, storage.bytes, count, fail) ?? fail('element type not supported');
+      const length = storage.kind === 'raw' ? storage.bytes.length : storage.byteLength;
+      if (length !== count * width) fail(`raw data holds ${length} bytes, the shape needs ${count * width}`);
+      return decodeRaw(this.dataType, this.rawBytes()!, count, fail) ?? fail('element type not supported');
     }
     if (storage.kind === 'none') {
       if (count !== 0) fail('has no data');

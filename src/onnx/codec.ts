@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
 import { InputError } from '../errors.js';
-import type { ModelProto as ModelMessage } from './proto-types.js';
+import type { Encodable, ModelProto as ModelMessage } from './proto-types.js';
 import { ModelProto } from './schema.js';
 
 /** Protobuf cannot represent a message of 2 GiB or more. */
@@ -30,8 +30,8 @@ export function decodeModelProto(bytes: Uint8Array, file: string): ModelMessage 
   return model;
 }
 
-export function encodeModelProto(model: ModelMessage): Uint8Array {
-  return ModelProto.encode(model as unknown as protobuf.Message).finish();
+export function encodeModelProto(model: Encodable<'ModelProto'>): Uint8Array {
+  return ModelProto.encode(model as protobuf.Message).finish();
 }
 
 /** Describes the first field the schema does not declare, or the first malformed byte. */

@@ -7,18 +7,17 @@ import type { Dim, TypeInfo } from '../ir/type-info.js';
 import { encodeModelProto, PROTOBUF_LIMIT } from './codec.js';
 import { bigIntToInt64 } from './long.js';
 import { decodeOpaque } from './opaque.js';
-import type * as P from './proto-types.js';
+import type { Encodable } from './proto-types.js';
 
-type Out<T> = Partial<T> & Record<string, unknown>;
 
 /** Serialises a model. The same model always gives the same bytes. */
 export function exportModel(model: Model): Uint8Array {
-  const proto: Out<P.ModelProto> = {
+  const proto: Encodable<'ModelProto'> = {
     opsetImport: model.opsetImports.map((o) => ({
       ...(o.domain !== undefined ? { domain: o.domain } : {}),
       ...(o.version !== undefined ? { version: bigIntToInt64(o.version) } : {}),
     })),
-    graph: exportGraph(model.graph) as P.GraphProto,
+    graph: exportGraph(model.graph),
     metadataProps: pairs(model.metadataProps),
     trainingInfo: model.opaque.trainingInfo.map((b) => decodeOpaque('TrainingInfoProto', b)),
     functions: model.opaque.functions.map((b) => decodeOpaque('FunctionProto', b)),
@@ -30,25 +29,25 @@ export function exportModel(model: Model): Uint8Array {
   if (model.domain !== undefined) proto.domain = model.domain;
   if (model.modelVersion !== undefined) proto.modelVersion = bigIntToInt64(model.modelVersion);
   if (model.docString !== undefined) proto.docString = model.docString;
-  const bytes = encodeModelProto(proto as P.ModelProto);
+  const bytes = encodeModelProto(proto);
   if (bytes.length > PROTOBUF_LIMIT) {
     throw new InputError(`the converted model would be ${bytes.length} bytes, over protobuf's 2 GiB limit`, { file: model.source });
   }
   return bytes;
 }
 
-function pairs(list: [string, string][] | undefined): P.StringStringEntryProto[] {
+function pairs(list: [string, string][] | undefined): Encodable<'StringStringEntryProto'>[] {
   return (list ?? []).map(([key, value]) => ({ key, value }));
 }
 
-function exportGraph(graph: Graph): Out<P.GraphProto> {
-  const proto: Out<P.GraphProto> = {
-    node: graph.nodes.map(exportNode) as P.NodeProto[],
-    initializer: graph.initializers.map((v) => exportTensor(v.constant!, v.name)) as P.TensorProto[],
-    sparseInitializer: graph.sparseInitializers.map(exportSparse) as P.SparseTensorProto[],
-    input: graph.inputs.map(exportValueInfo) as P.ValueInfoProto[],
-    output: graph.outputs.map(exportValueInfo) as P.ValueInfoProto[],
-    valueInfo: graph.valueInfo.map(exportValueInfo) as P.ValueInfoProto[],
+function exportGraph(graph: Graph): Encodable<'GraphProto'> {
+  const proto: Encodable<'GraphProto'> = {
+    node: graph.nodes.map(exportNode),
+    initializer: graph.initializers.map((v) => exportTensor(v.constant!, v.name)),
+    sparseInitializer: graph.sparseInitializers.map(exportSparse),
+    input: graph.inputs.map(exportValueInfo),
+    output: graph.outputs.map(exportValueInfo),
+    valueInfo: graph.valueInfo.map(exportValueInfo),
     quantizationAnnotation: graph.quantizationAnnotations.map((a) => ({
       ...(a.tensorName !== undefined ? { tensorName: a.tensorName } : {}),
       quantParameterTensorNames: pairs(a.parameters),
@@ -60,19 +59,19 @@ function exportGraph(graph: Graph): Out<P.GraphProto> {
   return proto;
 }
 
-function exportValueInfo(value: Value): Out<P.ValueInfoProto> {
-  const proto: Out<P.ValueInfoProto> = { name: value.name, metadataProps: pairs(value.info.metadataProps) };
-  if (value.info.type) proto.type = exportType(value.info.type) as P.TypeProto;
+function exportValueInfo(value: Value): Encodable<'ValueInfoProto'> {
+  const proto: Encodable<'ValueInfoProto'> = { name: value.name, metadataProps: pairs(value.info.metadataProps) };
+  if (value.info.type) proto.type = exportType(value.info.type);
   if (value.info.docString !== undefined) proto.docString = value.info.docString;
   return proto;
 }
 
-function exportNode(node: Node): Out<P.NodeProto> {
-  const proto: Out<P.NodeProto> = {
+function exportNode(node: Node): Encodable<'NodeProto'> {
+  const proto: Encodable<'NodeProto'> = {
     input: node.inputs.map((v) => v?.name ?? ''),
     output: node.outputs.map((v) => v.name),
     opType: node.opType,
-    attribute: node.attributes.map(exportAttribute) as P.AttributeProto[],
+    attribute: node.attributes.map(exportAttribute),
     metadataProps: pairs(node.metadataProps),
     deviceConfigurations: node.opaqueFields.map((b) => decodeOpaque('NodeDeviceConfigurationProto', b)),
   };
@@ -83,15 +82,15 @@ function exportNode(node: Node): Out<P.NodeProto> {
   return proto;
 }
 
-function exportAttribute(attribute: Attribute): Out<P.AttributeProto> {
-  const proto: Out<P.AttributeProto> = { name: attribute.name, ...attributeFields(attribute.value) };
+function exportAttribute(attribute: Attribute): Encodable<'AttributeProto'> {
+  const proto: Encodable<'AttributeProto'> = { name: attribute.name, ...attributeFields(attribute.value) };
   if (attribute.declaredType !== undefined) proto.type = attribute.declaredType;
   if (attribute.refAttrName !== undefined) proto.refAttrName = attribute.refAttrName;
   if (attribute.docString !== undefined) proto.docString = attribute.docString;
   return proto;
 }
 
-function attributeFields(v: AttributeValue): Out<P.AttributeProto> {
+function attributeFields(v: AttributeValue): Encodable<'AttributeProto'> {
   switch (v.kind) {
     case 'float':
       return { f: v.value };
@@ -100,13 +99,13 @@ function attributeFields(v: AttributeValue): Out<P.AttributeProto> {
     case 'string':
       return { s: v.value };
     case 'tensor':
-      return { t: exportTensor(v.value) as P.TensorProto };
+      return { t: exportTensor(v.value) };
     case 'graph':
-      return { g: exportGraph(v.value) as P.GraphProto };
+      return { g: exportGraph(v.value) };
     case 'sparse_tensor':
-      return { sparseTensor: exportSparse(v.value) as P.SparseTensorProto };
+      return { sparseTensor: exportSparse(v.value) };
     case 'type_proto':
-      return { tp: exportType(v.value) as P.TypeProto };
+      return { tp: exportType(v.value) };
     case 'floats':
       return { floats: v.value };
     case 'ints':
@@ -114,20 +113,20 @@ function attributeFields(v: AttributeValue): Out<P.AttributeProto> {
     case 'strings':
       return { strings: v.value };
     case 'tensors':
-      return { tensors: v.value.map((t) => exportTensor(t)) as P.TensorProto[] };
+      return { tensors: v.value.map((t) => exportTensor(t)) };
     case 'graphs':
-      return { graphs: v.value.map(exportGraph) as P.GraphProto[] };
+      return { graphs: v.value.map(exportGraph) };
     case 'sparse_tensors':
-      return { sparseTensors: v.value.map(exportSparse) as P.SparseTensorProto[] };
+      return { sparseTensors: v.value.map(exportSparse) };
     case 'type_protos':
-      return { typeProtos: v.value.map(exportType) as P.TypeProto[] };
+      return { typeProtos: v.value.map(exportType) };
     case 'none':
       return {};
   }
 }
 
-function exportTensor(tensor: Tensor, name = tensor.name): Out<P.TensorProto> {
-  const proto: Out<P.TensorProto> = {
+function exportTensor(tensor: Tensor, name = tensor.name): Encodable<'TensorProto'> {
+  const proto: Encodable<'TensorProto'> = {
     dims: tensor.dims.map((d) => bigIntToInt64(BigInt(d))),
     dataType: tensor.dataType,
     metadataProps: pairs(tensor.extras.metadataProps),
@@ -147,6 +146,9 @@ function exportTensor(tensor: Tensor, name = tensor.name): Out<P.TensorProto> {
   switch (s.kind) {
     case 'raw':
       proto.rawData = s.bytes;
+      break;
+    case 'deferred':
+      proto.rawData = s.read();
       break;
     case 'float':
       proto.floatData = s.values;
@@ -176,16 +178,16 @@ function exportTensor(tensor: Tensor, name = tensor.name): Out<P.TensorProto> {
   return proto;
 }
 
-function exportSparse(sparse: SparseTensor): Out<P.SparseTensorProto> {
+function exportSparse(sparse: SparseTensor): Encodable<'SparseTensorProto'> {
   return {
-    ...(sparse.values ? { values: exportTensor(sparse.values) as P.TensorProto } : {}),
-    ...(sparse.indices ? { indices: exportTensor(sparse.indices) as P.TensorProto } : {}),
+    ...(sparse.values ? { values: exportTensor(sparse.values) } : {}),
+    ...(sparse.indices ? { indices: exportTensor(sparse.indices) } : {}),
     dims: sparse.dims.map((d) => bigIntToInt64(BigInt(d))),
   };
 }
 
-function exportType(type: TypeInfo): Out<P.TypeProto> {
-  const proto: Out<P.TypeProto> = type.denotation !== undefined ? { denotation: type.denotation } : {};
+function exportType(type: TypeInfo): Encodable<'TypeProto'> {
+  const proto: Encodable<'TypeProto'> = type.denotation !== undefined ? { denotation: type.denotation } : {};
   const shaped = (t: { elemType?: number; shape?: Dim[] }) => ({
     ...(t.elemType !== undefined ? { elemType: t.elemType } : {}),
     ...(t.shape ? { shape: { dim: t.shape.map(exportDim) } } : {}),
@@ -198,15 +200,15 @@ function exportType(type: TypeInfo): Out<P.TypeProto> {
       proto.sparseTensorType = shaped(type);
       break;
     case 'sequence':
-      proto.sequenceType = type.elem ? { elemType: exportType(type.elem) as P.TypeProto } : {};
+      proto.sequenceType = type.elem ? { elemType: exportType(type.elem) } : {};
       break;
     case 'optional':
-      proto.optionalType = type.elem ? { elemType: exportType(type.elem) as P.TypeProto } : {};
+      proto.optionalType = type.elem ? { elemType: exportType(type.elem) } : {};
       break;
     case 'map':
       proto.mapType = {
         ...(type.keyType !== undefined ? { keyType: type.keyType } : {}),
-        ...(type.value ? { valueType: exportType(type.value) as P.TypeProto } : {}),
+        ...(type.value ? { valueType: exportType(type.value) } : {}),
       };
       break;
     case 'opaque':
@@ -221,7 +223,7 @@ function exportType(type: TypeInfo): Out<P.TypeProto> {
   return proto;
 }
 
-function exportDim(dim: Dim): Out<P.DimensionProto> {
+function exportDim(dim: Dim): NonNullable<Encodable<'TensorShapeProto'>['dim']>[number] {
   return {
     ...(dim.value !== undefined ? { dimValue: bigIntToInt64(BigInt(dim.value)) } : {}),
     ...(dim.param !== undefined ? { dimParam: dim.param } : {}),

@@ -34,28 +34,3 @@ export function readModel(file: string): Model {
   loadExternalData(model, path.dirname(path.resolve(file)));
   return model;
 }
-
-let temporaryCounter = 0;
-
-/**
- * Writes `bytes` to `file` so that the file either does not change or holds all of them:
- * a temporary file in the same folder, flushed, then renamed over the target.
- */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(path.resolve(file));
-  const temporary = path.join(dir, `.${path.basename(file)}.${process.pid}.${temporaryCounter++}.tmp`);
-  try {
-    const fd = fs.openSync(temporary, 'wx');
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, file);
-  } catch (error) {
-    fs.rmSync(temporary, { force: true });
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new InputError(`cannot write the output (${code})`, { file }, { cause: error });
-  }
-}

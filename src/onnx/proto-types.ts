@@ -1,7 +1,13 @@
+import type { ONNX_SCHEMA } from './schema.js';
+
 /**
- * The shapes of decoded ONNX messages as protobufjs produces them (camelCase fields,
- * 64-bit integers as Long). Only src/onnx uses these; the rest of qlstm sees the IR.
- * An optional field the file left out is absent (not an own property).
+ * The shapes of ONNX messages as protobufjs decodes and encodes them, derived from the one
+ * schema in schema.ts so the two cannot drift: camelCase fields, 64-bit integers as Long
+ * (or a number), bytes as Uint8Array, enums as numbers. Only src/onnx uses these; the rest
+ * of qlstm sees the IR.
+ *
+ * Decoded: an optional field the file left out is absent (not an own property); a repeated
+ * field is always an array. Encodable: what the encoder accepts, every field optional.
  */
 
 export interface LongLike {
@@ -12,130 +18,70 @@ export interface LongLike {
 
 export type Int64 = LongLike | number;
 
-export interface StringStringEntryProto {
-  key?: string;
-  value?: string;
+type Schema = typeof ONNX_SCHEMA;
+
+interface Scalars {
+  double: number;
+  float: number;
+  int32: number;
+  uint32: number;
+  int64: Int64;
+  uint64: Int64;
+  bool: boolean;
+  string: string;
+  bytes: Uint8Array;
 }
 
-export interface OperatorSetIdProto {
-  domain?: string;
-  version?: Int64;
-}
+type Mode = 'decoded' | 'encodable';
 
-export interface DimensionProto {
-  dimValue?: Int64;
-  dimParam?: string;
-  denotation?: string;
-}
+/** The first of `Scopes` (innermost first) that declares `Name`. */
+type Lookup<Name extends string, Scopes extends readonly object[]> = Scopes extends readonly [infer First, ...infer Rest extends readonly object[]]
+  ? Name extends keyof First
+    ? First[Name]
+    : Lookup<Name, Rest>
+  : never;
 
-export interface TensorShapeProto {
-  dim: DimensionProto[];
-}
+type NestedOf<M> = M extends { nested: infer N } ? N : {};
 
-export interface TypeProto {
-  tensorType?: { elemType?: number; shape?: TensorShapeProto };
-  sparseTensorType?: { elemType?: number; shape?: TensorShapeProto };
-  sequenceType?: { elemType?: TypeProto };
-  optionalType?: { elemType?: TypeProto };
-  mapType?: { keyType?: number; valueType?: TypeProto };
-  opaqueType?: { domain?: string; name?: string };
-  denotation?: string;
-}
+type FieldValue<T extends string, Scopes extends readonly object[], M extends Mode> = T extends keyof Scalars
+  ? Scalars[T]
+  : Lookup<T, Scopes> extends infer D
+    ? D extends { values: object }
+      ? number
+      : D extends { fields: object }
+        ? Message<D, [NestedOf<D>, ...Scopes], M>
+        : never
+    : never;
 
-export interface ValueInfoProto {
-  name?: string;
-  type?: TypeProto;
-  docString?: string;
-  metadataProps: StringStringEntryProto[];
-}
+type Repeated<F> = F extends { rule: 'repeated' } ? true : false;
 
-export interface TensorProto {
-  dims: Int64[];
-  dataType?: number;
-  segment?: { begin?: Int64; end?: Int64 };
-  floatData: number[];
-  int32Data: number[];
-  stringData: Uint8Array[];
-  int64Data: Int64[];
-  name?: string;
-  docString?: string;
-  rawData?: Uint8Array;
-  externalData: StringStringEntryProto[];
-  dataLocation?: number;
-  doubleData: number[];
-  uint64Data: Int64[];
-  metadataProps: StringStringEntryProto[];
-}
+type Message<D extends { fields: object }, Scopes extends readonly object[], M extends Mode> = M extends 'decoded'
+  ? {
+      -readonly [K in keyof D['fields'] as Repeated<D['fields'][K]> extends true ? K : never]: FieldValue<Type<D['fields'][K]>, Scopes, M>[];
+    } & {
+      -readonly [K in keyof D['fields'] as Repeated<D['fields'][K]> extends true ? never : K]?: FieldValue<Type<D['fields'][K]>, Scopes, M>;
+    }
+  : {
+      -readonly [K in keyof D['fields']]?: Repeated<D['fields'][K]> extends true
+        ? FieldValue<Type<D['fields'][K]>, Scopes, M>[]
+        : FieldValue<Type<D['fields'][K]>, Scopes, M>;
+    };
 
-export interface SparseTensorProto {
-  values?: TensorProto;
-  indices?: TensorProto;
-  dims: Int64[];
-}
+type Type<F> = F extends { type: infer T extends string } ? T : never;
 
-export interface AttributeProto {
-  name?: string;
-  refAttrName?: string;
-  docString?: string;
-  type?: number;
-  f?: number;
-  i?: Int64;
-  s?: Uint8Array;
-  t?: TensorProto;
-  g?: GraphProto;
-  sparseTensor?: SparseTensorProto;
-  tp?: TypeProto;
-  floats: number[];
-  ints: Int64[];
-  strings: Uint8Array[];
-  tensors: TensorProto[];
-  graphs: GraphProto[];
-  sparseTensors: SparseTensorProto[];
-  typeProtos: TypeProto[];
-}
+/** A top-level message of the schema, by name. */
+export type Decoded<Name extends keyof Schema> = Message<Schema[Name], [NestedOf<Schema[Name]>, Schema], 'decoded'>;
+export type Encodable<Name extends keyof Schema> = Message<Schema[Name], [NestedOf<Schema[Name]>, Schema], 'encodable'>;
 
-export interface NodeProto {
-  input: string[];
-  output: string[];
-  name?: string;
-  opType?: string;
-  domain?: string;
-  overload?: string;
-  attribute: AttributeProto[];
-  docString?: string;
-  metadataProps: StringStringEntryProto[];
-  deviceConfigurations: unknown[];
-}
-
-export interface TensorAnnotationProto {
-  tensorName?: string;
-  quantParameterTensorNames: StringStringEntryProto[];
-}
-
-export interface GraphProto {
-  node: NodeProto[];
-  name?: string;
-  initializer: TensorProto[];
-  sparseInitializer: SparseTensorProto[];
-  docString?: string;
-  input: ValueInfoProto[];
-  output: ValueInfoProto[];
-  valueInfo: ValueInfoProto[];
-  quantizationAnnotation: TensorAnnotationProto[];
-  metadataProps: StringStringEntryProto[];
-}
-
-export interface ModelProto {
-  irVersion?: Int64;
-  opsetImport: OperatorSetIdProto[];
-  producerName?: string;
-  producerVersion?: string;
-  domain?: string;
-  modelVersion?: Int64;
-  docString?: string;
-  graph?: GraphProto;
-  metadataProps: StringStringEntryProto[];
-  trainingInfo: unknown[];
-  functions: unknown[];
-  configuration: unknown[];
-}
+export type ModelProto = Decoded<'ModelProto'>;
+export type GraphProto = Decoded<'GraphProto'>;
+export type NodeProto = Decoded<'NodeProto'>;
+export type AttributeProto = Decoded<'AttributeProto'>;
+export type ValueInfoProto = Decoded<'ValueInfoProto'>;
+export type TensorProto = Decoded<'TensorProto'>;
+export type SparseTensorProto = Decoded<'SparseTensorProto'>;
+export type TypeProto = Decoded<'TypeProto'>;
+export type TensorShapeProto = Decoded<'TensorShapeProto'>;
+export type DimensionProto = TensorShapeProto['dim'][number];
+export type StringStringEntryProto = Decoded<'StringStringEntryProto'>;
+export type OperatorSetIdProto = Decoded<'OperatorSetIdProto'>;

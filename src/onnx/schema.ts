@@ -1,254 +1,337 @@
 import protobuf from 'protobufjs';
 
-// The ONNX model schema (IR version 11 and the additions after it up to ONNX 1.20):
-// field numbers and types as specified by onnx/onnx.in.proto (Apache-2.0, ONNX Project
-// Contributors). Declarations only; see the ONNX repository for the documentation.
-// Every field the specification declares must be here: protobuf decoding silently drops
-// fields a schema does not declare, and qlstm promises not to lose anything.
-const ONNX_PROTO = `
-syntax = "proto2";
+/**
+ * The ONNX model schema (onnx-ml.proto of ONNX 1.23, IR version 13): every message with its
+ * fields' numbers and types as the specification (Apache-2.0, ONNX Project Contributors)
+ * declares them, in protobufjs' JSON form with camelCase names. It is the only copy: the
+ * protobuf codec is built from it, and the TypeScript types of decoded messages are
+ * derived from it (proto-types.ts). test/onnx-schema.test.ts compares it, field by field,
+ * with the descriptor of the official onnx package.
+ *
+ * Every field the specification declares must be here: protobuf decoding silently drops
+ * fields a schema does not declare, and qlstm promises not to lose anything.
+ */
+export const ONNX_SCHEMA = {
+  AttributeProto: {
+    fields: {
+      name: { id: 1, type: 'string' },
+      refAttrName: { id: 21, type: 'string' },
+      docString: { id: 13, type: 'string' },
+      type: { id: 20, type: 'AttributeType' },
+      f: { id: 2, type: 'float' },
+      i: { id: 3, type: 'int64' },
+      s: { id: 4, type: 'bytes' },
+      t: { id: 5, type: 'TensorProto' },
+      g: { id: 6, type: 'GraphProto' },
+      sparseTensor: { id: 22, type: 'SparseTensorProto' },
+      tp: { id: 14, type: 'TypeProto' },
+      floats: { id: 7, type: 'float', rule: 'repeated' },
+      ints: { id: 8, type: 'int64', rule: 'repeated' },
+      strings: { id: 9, type: 'bytes', rule: 'repeated' },
+      tensors: { id: 10, type: 'TensorProto', rule: 'repeated' },
+      graphs: { id: 11, type: 'GraphProto', rule: 'repeated' },
+      sparseTensors: { id: 23, type: 'SparseTensorProto', rule: 'repeated' },
+      typeProtos: { id: 15, type: 'TypeProto', rule: 'repeated' },
+    },
+    nested: {
+      AttributeType: {
+        values: {
+          UNDEFINED: 0,
+          FLOAT: 1,
+          INT: 2,
+          STRING: 3,
+          TENSOR: 4,
+          GRAPH: 5,
+          SPARSE_TENSOR: 11,
+          TYPE_PROTO: 13,
+          FLOATS: 6,
+          INTS: 7,
+          STRINGS: 8,
+          TENSORS: 9,
+          GRAPHS: 10,
+          SPARSE_TENSORS: 12,
+          TYPE_PROTOS: 14,
+        },
+      },
+    },
+  },
+  ValueInfoProto: {
+    fields: {
+      name: { id: 1, type: 'string' },
+      type: { id: 2, type: 'TypeProto' },
+      docString: { id: 3, type: 'string' },
+      metadataProps: { id: 4, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+  },
+  NodeProto: {
+    fields: {
+      input: { id: 1, type: 'string', rule: 'repeated' },
+      output: { id: 2, type: 'string', rule: 'repeated' },
+      name: { id: 3, type: 'string' },
+      opType: { id: 4, type: 'string' },
+      domain: { id: 7, type: 'string' },
+      overload: { id: 8, type: 'string' },
+      attribute: { id: 5, type: 'AttributeProto', rule: 'repeated' },
+      docString: { id: 6, type: 'string' },
+      metadataProps: { id: 9, type: 'StringStringEntryProto', rule: 'repeated' },
+      deviceConfigurations: { id: 10, type: 'NodeDeviceConfigurationProto', rule: 'repeated' },
+    },
+  },
+  IntIntListEntryProto: {
+    fields: {
+      key: { id: 1, type: 'int64' },
+      value: { id: 2, type: 'int64', rule: 'repeated' },
+    },
+  },
+  NodeDeviceConfigurationProto: {
+    fields: {
+      configurationId: { id: 1, type: 'string' },
+      shardingSpec: { id: 2, type: 'ShardingSpecProto', rule: 'repeated' },
+      pipelineStage: { id: 3, type: 'int32' },
+    },
+  },
+  ShardingSpecProto: {
+    fields: {
+      tensorName: { id: 1, type: 'string' },
+      device: { id: 2, type: 'int64', rule: 'repeated' },
+      indexToDeviceGroupMap: { id: 3, type: 'IntIntListEntryProto', rule: 'repeated' },
+      shardedDim: { id: 4, type: 'ShardedDimProto', rule: 'repeated' },
+    },
+  },
+  ShardedDimProto: {
+    fields: {
+      axis: { id: 1, type: 'int64' },
+      simpleSharding: { id: 2, type: 'SimpleShardedDimProto', rule: 'repeated' },
+    },
+  },
+  SimpleShardedDimProto: {
+    oneofs: { dim: { oneof: ['dimValue', 'dimParam'] } },
+    fields: {
+      dimValue: { id: 1, type: 'int64' },
+      dimParam: { id: 2, type: 'string' },
+      numShards: { id: 3, type: 'int64' },
+    },
+  },
+  TrainingInfoProto: {
+    fields: {
+      initialization: { id: 1, type: 'GraphProto' },
+      algorithm: { id: 2, type: 'GraphProto' },
+      initializationBinding: { id: 3, type: 'StringStringEntryProto', rule: 'repeated' },
+      updateBinding: { id: 4, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+  },
+  ModelProto: {
+    fields: {
+      irVersion: { id: 1, type: 'int64' },
+      opsetImport: { id: 8, type: 'OperatorSetIdProto', rule: 'repeated' },
+      producerName: { id: 2, type: 'string' },
+      producerVersion: { id: 3, type: 'string' },
+      domain: { id: 4, type: 'string' },
+      modelVersion: { id: 5, type: 'int64' },
+      docString: { id: 6, type: 'string' },
+      graph: { id: 7, type: 'GraphProto' },
+      metadataProps: { id: 14, type: 'StringStringEntryProto', rule: 'repeated' },
+      trainingInfo: { id: 20, type: 'TrainingInfoProto', rule: 'repeated' },
+      functions: { id: 25, type: 'FunctionProto', rule: 'repeated' },
+      configuration: { id: 26, type: 'DeviceConfigurationProto', rule: 'repeated' },
+    },
+  },
+  DeviceConfigurationProto: {
+    fields: {
+      name: { id: 1, type: 'string' },
+      numDevices: { id: 2, type: 'int32' },
+      device: { id: 3, type: 'string', rule: 'repeated' },
+    },
+  },
+  StringStringEntryProto: {
+    fields: {
+      key: { id: 1, type: 'string' },
+      value: { id: 2, type: 'string' },
+    },
+  },
+  TensorAnnotation: {
+    fields: {
+      tensorName: { id: 1, type: 'string' },
+      quantParameterTensorNames: { id: 2, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+  },
+  GraphProto: {
+    fields: {
+      node: { id: 1, type: 'NodeProto', rule: 'repeated' },
+      name: { id: 2, type: 'string' },
+      initializer: { id: 5, type: 'TensorProto', rule: 'repeated' },
+      sparseInitializer: { id: 15, type: 'SparseTensorProto', rule: 'repeated' },
+      docString: { id: 10, type: 'string' },
+      input: { id: 11, type: 'ValueInfoProto', rule: 'repeated' },
+      output: { id: 12, type: 'ValueInfoProto', rule: 'repeated' },
+      valueInfo: { id: 13, type: 'ValueInfoProto', rule: 'repeated' },
+      quantizationAnnotation: { id: 14, type: 'TensorAnnotation', rule: 'repeated' },
+      metadataProps: { id: 16, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+  },
+  TensorProto: {
+    fields: {
+      dims: { id: 1, type: 'int64', rule: 'repeated' },
+      dataType: { id: 2, type: 'int32' },
+      segment: { id: 3, type: 'Segment' },
+      floatData: { id: 4, type: 'float', rule: 'repeated', options: { packed: true } },
+      int32Data: { id: 5, type: 'int32', rule: 'repeated', options: { packed: true } },
+      stringData: { id: 6, type: 'bytes', rule: 'repeated' },
+      int64Data: { id: 7, type: 'int64', rule: 'repeated', options: { packed: true } },
+      name: { id: 8, type: 'string' },
+      docString: { id: 12, type: 'string' },
+      rawData: { id: 9, type: 'bytes' },
+      externalData: { id: 13, type: 'StringStringEntryProto', rule: 'repeated' },
+      dataLocation: { id: 14, type: 'DataLocation' },
+      doubleData: { id: 10, type: 'double', rule: 'repeated', options: { packed: true } },
+      uint64Data: { id: 11, type: 'uint64', rule: 'repeated', options: { packed: true } },
+      metadataProps: { id: 16, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+    nested: {
+      Segment: {
+        fields: {
+          begin: { id: 1, type: 'int64' },
+          end: { id: 2, type: 'int64' },
+        },
+      },
+      DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
+    },
+  },
+  SparseTensorProto: {
+    fields: {
+      values: { id: 1, type: 'TensorProto' },
+      indices: { id: 2, type: 'TensorProto' },
+      dims: { id: 3, type: 'int64', rule: 'repeated' },
+    },
+  },
+  TensorShapeProto: {
+    fields: {
+      dim: { id: 1, type: 'Dimension', rule: 'repeated' },
+    },
+    nested: {
+      Dimension: {
+        oneofs: { value: { oneof: ['dimValue', 'dimParam'] } },
+        fields: {
+          dimValue: { id: 1, type: 'int64' },
+          dimParam: { id: 2, type: 'string' },
+          denotation: { id: 3, type: 'string' },
+        },
+      },
+    },
+  },
+  TypeProto: {
+    oneofs: {
+      value: { oneof: ['tensorType', 'sequenceType', 'mapType', 'optionalType', 'sparseTensorType', 'opaqueType'] },
+    },
+    fields: {
+      tensorType: { id: 1, type: 'Tensor' },
+      sequenceType: { id: 4, type: 'Sequence' },
+      mapType: { id: 5, type: 'Map' },
+      optionalType: { id: 9, type: 'Optional' },
+      sparseTensorType: { id: 8, type: 'SparseTensor' },
+      opaqueType: { id: 7, type: 'Opaque' },
+      denotation: { id: 6, type: 'string' },
+    },
+    nested: {
+      Tensor: {
+        fields: {
+          elemType: { id: 1, type: 'int32' },
+          shape: { id: 2, type: 'TensorShapeProto' },
+        },
+      },
+      Sequence: { fields: { elemType: { id: 1, type: 'TypeProto' } } },
+      Map: {
+        fields: {
+          keyType: { id: 1, type: 'int32' },
+          valueType: { id: 2, type: 'TypeProto' },
+        },
+      },
+      Optional: { fields: { elemType: { id: 1, type: 'TypeProto' } } },
+      SparseTensor: {
+        fields: {
+          elemType: { id: 1, type: 'int32' },
+          shape: { id: 2, type: 'TensorShapeProto' },
+        },
+      },
+      Opaque: {
+        fields: {
+          domain: { id: 1, type: 'string' },
+          name: { id: 2, type: 'string' },
+        },
+      },
+    },
+  },
+  OperatorSetIdProto: {
+    fields: {
+      domain: { id: 1, type: 'string' },
+      version: { id: 2, type: 'int64' },
+    },
+  },
+  FunctionProto: {
+    fields: {
+      name: { id: 1, type: 'string' },
+      input: { id: 4, type: 'string', rule: 'repeated' },
+      output: { id: 5, type: 'string', rule: 'repeated' },
+      attribute: { id: 6, type: 'string', rule: 'repeated' },
+      attributeProto: { id: 11, type: 'AttributeProto', rule: 'repeated' },
+      node: { id: 7, type: 'NodeProto', rule: 'repeated' },
+      docString: { id: 8, type: 'string' },
+      opsetImport: { id: 9, type: 'OperatorSetIdProto', rule: 'repeated' },
+      domain: { id: 10, type: 'string' },
+      overload: { id: 13, type: 'string' },
+      valueInfo: { id: 12, type: 'ValueInfoProto', rule: 'repeated' },
+      metadataProps: { id: 14, type: 'StringStringEntryProto', rule: 'repeated' },
+    },
+  },
+} as const;
 
-package onnx;
-
-message AttributeProto {
-  enum AttributeType {
-    UNDEFINED = 0;
-    FLOAT = 1;
-    INT = 2;
-    STRING = 3;
-    TENSOR = 4;
-    GRAPH = 5;
-    SPARSE_TENSOR = 11;
-    TYPE_PROTO = 13;
-    FLOATS = 6;
-    INTS = 7;
-    STRINGS = 8;
-    TENSORS = 9;
-    GRAPHS = 10;
-    SPARSE_TENSORS = 12;
-    TYPE_PROTOS = 14;
-  }
-  optional string name = 1;
-  optional string ref_attr_name = 21;
-  optional string doc_string = 13;
-  optional AttributeType type = 20;
-  optional float f = 2;
-  optional int64 i = 3;
-  optional bytes s = 4;
-  optional TensorProto t = 5;
-  optional GraphProto g = 6;
-  optional SparseTensorProto sparse_tensor = 22;
-  optional TypeProto tp = 14;
-  repeated float floats = 7;
-  repeated int64 ints = 8;
-  repeated bytes strings = 9;
-  repeated TensorProto tensors = 10;
-  repeated GraphProto graphs = 11;
-  repeated SparseTensorProto sparse_tensors = 23;
-  repeated TypeProto type_protos = 15;
+/** A message of the schema: its fields, and the messages and enums declared inside it. */
+export interface MessageDescriptor {
+  readonly fields: Readonly<Record<string, FieldDescriptor>>;
+  readonly oneofs?: Readonly<Record<string, { readonly oneof: readonly string[] }>>;
+  readonly nested?: Readonly<Record<string, MessageDescriptor | EnumDescriptor>>;
 }
 
-message ValueInfoProto {
-  optional string name = 1;
-  optional TypeProto type = 2;
-  optional string doc_string = 3;
-  repeated StringStringEntryProto metadata_props = 4;
+export interface FieldDescriptor {
+  readonly id: number;
+  readonly type: string;
+  readonly rule?: 'repeated';
+  readonly options?: { readonly packed?: boolean };
 }
 
-message NodeProto {
-  repeated string input = 1;
-  repeated string output = 2;
-  optional string name = 3;
-  optional string op_type = 4;
-  optional string domain = 7;
-  optional string overload = 8;
-  repeated AttributeProto attribute = 5;
-  optional string doc_string = 6;
-  repeated StringStringEntryProto metadata_props = 9;
-  repeated NodeDeviceConfigurationProto device_configurations = 10;
+export interface EnumDescriptor {
+  readonly values: Readonly<Record<string, number>>;
 }
 
-message IntIntListEntryProto {
-  optional int64 key = 1;
-  repeated int64 value = 2;
-}
+// Fails to compile if the schema strays from the descriptor shape above.
+const checked: Readonly<Record<string, MessageDescriptor>> = ONNX_SCHEMA;
 
-message NodeDeviceConfigurationProto {
-  optional string configuration_id = 1;
-  repeated ShardingSpecProto sharding_spec = 2;
-  optional int32 pipeline_stage = 3;
-}
-
-message ShardingSpecProto {
-  optional string tensor_name = 1;
-  repeated int64 device = 2;
-  repeated IntIntListEntryProto index_to_device_group_map = 3;
-  repeated ShardedDimProto sharded_dim = 4;
-}
-
-message ShardedDimProto {
-  optional int64 axis = 1;
-  repeated SimpleShardedDimProto simple_sharding = 2;
-}
-
-message SimpleShardedDimProto {
-  oneof dim {
-    int64 dim_value = 1;
-    string dim_param = 2;
-  }
-  optional int64 num_shards = 3;
-}
-
-message TrainingInfoProto {
-  optional GraphProto initialization = 1;
-  optional GraphProto algorithm = 2;
-  repeated StringStringEntryProto initialization_binding = 3;
-  repeated StringStringEntryProto update_binding = 4;
-}
-
-message ModelProto {
-  optional int64 ir_version = 1;
-  repeated OperatorSetIdProto opset_import = 8;
-  optional string producer_name = 2;
-  optional string producer_version = 3;
-  optional string domain = 4;
-  optional int64 model_version = 5;
-  optional string doc_string = 6;
-  optional GraphProto graph = 7;
-  repeated StringStringEntryProto metadata_props = 14;
-  repeated TrainingInfoProto training_info = 20;
-  repeated FunctionProto functions = 25;
-  repeated DeviceConfigurationProto configuration = 26;
-}
-
-message DeviceConfigurationProto {
-  optional string name = 1;
-  optional int32 num_devices = 2;
-  repeated string device = 3;
-}
-
-message StringStringEntryProto {
-  optional string key = 1;
-  optional string value = 2;
-}
-
-message TensorAnnotation {
-  optional string tensor_name = 1;
-  repeated StringStringEntryProto quant_parameter_tensor_names = 2;
-}
-
-message GraphProto {
-  repeated NodeProto node = 1;
-  optional string name = 2;
-  repeated TensorProto initializer = 5;
-  repeated SparseTensorProto sparse_initializer = 15;
-  optional string doc_string = 10;
-  repeated ValueInfoProto input = 11;
-  repeated ValueInfoProto output = 12;
-  repeated ValueInfoProto value_info = 13;
-  repeated TensorAnnotation quantization_annotation = 14;
-  repeated StringStringEntryProto metadata_props = 16;
-}
-
-message TensorProto {
-  message Segment {
-    optional int64 begin = 1;
-    optional int64 end = 2;
-  }
-  enum DataLocation {
-    DEFAULT = 0;
-    EXTERNAL = 1;
-  }
-  repeated int64 dims = 1;
-  optional int32 data_type = 2;
-  optional Segment segment = 3;
-  repeated float float_data = 4 [packed = true];
-  repeated int32 int32_data = 5 [packed = true];
-  repeated bytes string_data = 6;
-  repeated int64 int64_data = 7 [packed = true];
-  optional string name = 8;
-  optional string doc_string = 12;
-  optional bytes raw_data = 9;
-  repeated StringStringEntryProto external_data = 13;
-  optional DataLocation data_location = 14;
-  repeated double double_data = 10 [packed = true];
-  repeated uint64 uint64_data = 11 [packed = true];
-  repeated StringStringEntryProto metadata_props = 16;
-}
-
-message SparseTensorProto {
-  optional TensorProto values = 1;
-  optional TensorProto indices = 2;
-  repeated int64 dims = 3;
-}
-
-message TensorShapeProto {
-  message Dimension {
-    oneof value {
-      int64 dim_value = 1;
-      string dim_param = 2;
+/** The descriptor in the form protobufjs reads; every message follows proto2's rules (unpacked repeated scalars unless said). */
+function protobufJson(messages: Readonly<Record<string, MessageDescriptor | EnumDescriptor>>): protobuf.INamespace {
+  const nested: Record<string, protobuf.AnyNestedObject> = {};
+  for (const [name, entry] of Object.entries(messages)) {
+    if ('values' in entry) {
+      nested[name] = { values: { ...entry.values } };
+      continue;
     }
-    optional string denotation = 3;
+    const fields: Record<string, protobuf.IField> = {};
+    for (const [fieldName, f] of Object.entries(entry.fields)) {
+      fields[fieldName] = { id: f.id, type: f.type, ...(f.rule ? { rule: f.rule } : {}), ...(f.options ? { options: { ...f.options } } : {}) };
+    }
+    const oneofs = entry.oneofs
+      ? Object.fromEntries(Object.entries(entry.oneofs).map(([k, v]) => [k, { oneof: [...v.oneof] }]))
+      : undefined;
+    nested[name] = {
+      edition: 'proto2',
+      fields,
+      ...(oneofs ? { oneofs } : {}),
+      ...(entry.nested ? { nested: protobufJson(entry.nested).nested } : {}),
+    } as protobuf.IType;
   }
-  repeated Dimension dim = 1;
+  return { nested };
 }
 
-message TypeProto {
-  message Tensor {
-    optional int32 elem_type = 1;
-    optional TensorShapeProto shape = 2;
-  }
-  message Sequence {
-    optional TypeProto elem_type = 1;
-  }
-  message Map {
-    optional int32 key_type = 1;
-    optional TypeProto value_type = 2;
-  }
-  message Optional {
-    optional TypeProto elem_type = 1;
-  }
-  message SparseTensor {
-    optional int32 elem_type = 1;
-    optional TensorShapeProto shape = 2;
-  }
-  message Opaque {
-    optional string domain = 1;
-    optional string name = 2;
-  }
-  oneof value {
-    Tensor tensor_type = 1;
-    Sequence sequence_type = 4;
-    Map map_type = 5;
-    Optional optional_type = 9;
-    SparseTensor sparse_tensor_type = 8;
-    Opaque opaque_type = 7;
-  }
-  optional string denotation = 6;
-}
-
-message OperatorSetIdProto {
-  optional string domain = 1;
-  optional int64 version = 2;
-}
-
-message FunctionProto {
-  optional string name = 1;
-  repeated string input = 4;
-  repeated string output = 5;
-  repeated string attribute = 6;
-  repeated AttributeProto attribute_proto = 11;
-  repeated NodeProto node = 7;
-  optional string doc_string = 8;
-  repeated OperatorSetIdProto opset_import = 9;
-  optional string domain = 10;
-  optional string overload = 13;
-  repeated ValueInfoProto value_info = 12;
-  repeated StringStringEntryProto metadata_props = 14;
-}
-`;
-
-const root = protobuf.parse(ONNX_PROTO, { keepCase: false }).root;
+const root = protobuf.Root.fromJSON({ nested: { onnx: protobufJson(checked) } }).resolveAll();
 
 export const ModelProto = root.lookupType('onnx.ModelProto');
 export const GraphProto = root.lookupType('onnx.GraphProto');

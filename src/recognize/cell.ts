@@ -106,13 +106,35 @@ function flavourOf(node: Node, input: Value): Flavour {
 function initialState(value: Value | null, hiddenSize: number, at: ErrorLocation): InitialState {
   if (!value) throw new UnsupportedModelError('is missing', at);
   const tensor = constantOf(value);
-  if (!tensor) return { kind: 'value', value };
+  if (!tensor) {
+    const declared = declaredShape(value);
+    if (declared && (declared.length !== 2 || (declared[1] !== undefined && declared[1] !== hiddenSize))) {
+      throw new UnsupportedModelError(`has shape [${declared.map((d) => d ?? '?').join(', ')}], expected [batch, ${hiddenSize}]`, at);
+    }
+    return { kind: 'value', value };
+  }
   const shape = tensor.dims;
   if (shape.length !== 2 || shape[1] !== hiddenSize) {
     throw new UnsupportedModelError(`has shape [${shape.join(', ')}], expected [batch, ${hiddenSize}]`, at);
   }
   const zeros = tensor.float32(at).every((x) => x === 0);
   return { kind: zeros ? 'zeros' : 'value', value };
+}
+
+/** Ops through which a value keeps its input's shape. */
+const SAME_SHAPE = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity', 'Quant']);
+
+/** The shape a value is declared with, or that the value it copies is declared with, if any. */
+function declaredShape(start: Value): (number | undefined)[] | undefined {
+  let value: Value | null = start;
+  for (let depth = 0; value && depth < 16; depth++) {
+    const type = value.info.type;
+    if (type?.kind === 'tensor' && type.shape) return type.shape.map((d) => d.value);
+    const producer: Value['producer'] = value.producer;
+    if (!producer || !SAME_SHAPE.has(producer.opType)) return undefined;
+    value = producer.input(0);
+  }
+  return undefined;
 }
 
 function readBiases(node: Node, hiddenSize: number, at: (input: number) => ErrorLocation): Record<Gate, Float32Array> | null {

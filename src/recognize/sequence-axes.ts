@@ -6,7 +6,7 @@ export const SEQUENCE_DIM = 'sequence_length';
 export const BATCH_DIM = 'batch_size';
 
 /** Ops through which an axis of the output is the same axis of input 0. */
-const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity']);
+const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity', 'Quant']);
 
 /** Axis index -> symbolic name, for one value. */
 export type AxisNames = Map<number, string>;

@@ -1,6 +1,9 @@
 import { attr } from '../ir/attribute.js';
-import type { Value } from '../ir/graph.js';
-import type { Tape } from '../ir/tape.js';
+import { DataType } from '../ir/data-type.js';
+import { Graph, Value } from '../ir/graph.js';
+import type { NameAuthority } from '../ir/names.js';
+import { Tape } from '../ir/tape.js';
+import { tensorType } from '../ir/type-info.js';
 import { Tensor } from '../ir/tensor.js';
 import type { CellDescription, Gate } from '../recognize/description.js';
 import type { Gates } from './cell-update.js';
@@ -20,12 +23,32 @@ export interface ParameterNames {
 }
 
 /**
- * The input projection of every time step at once, in the outer graph: x [.., I] times the
- * stacked, transposed input weights [I, gates x H], a float32 constant.
+ * The input projection of every time step at once: x [.., I] times the stacked, transposed input
+ * weights [I, gates x H], a float32 constant. It runs inside a one-iteration Scan whose body
+ * takes x as a state: onnxruntime's fusions then cannot see x's producer. Written in the outer
+ * graph, a float-form quantizer's final `Mul(code, scale)` before it is fused into
+ * `FusedMatMul(alpha = scale)`, which computes (code W) scale instead of (code scale) W.
  */
-export function inputProjection(outer: Tape, cell: CellDescription, x: Value): { projected: Value; weights: Value } {
-  const weights = stackedWeights(outer, 'input_weights', fusedOrder(cell).map((g) => cell.inputWeights[g]), true);
-  return { projected: outer.op('MatMul', [x, weights], [], 'input_projection'), weights };
+export function inputProjection(outer: Tape, names: NameAuthority, cell: CellDescription, x: Value): { projected: Value; weights: Value } {
+  const t = outer.scoped('input_projection');
+  const bodyTape = new Tape(names, `${t.prefix}/body`);
+  const body = new Graph();
+  body.name = names.fresh(`${t.prefix}/body`);
+  const sequence = new Value(names.fresh(`${t.prefix}/body/sequence`));
+  sequence.info = { type: tensorType(DataType.FLOAT, [undefined, undefined, cell.inputSize]) };
+  const once = new Value(names.fresh(`${t.prefix}/body/once`));
+  once.info = { type: tensorType(DataType.FLOAT, []) };
+  const weights = stackedWeights(bodyTape, 'input_weights', fusedOrder(cell).map((g) => cell.inputWeights[g]), true);
+  const product = bodyTape.op('MatMul', [sequence, weights], [], 'MatMul');
+  const passed = bodyTape.op('Identity', [sequence], [], 'sequence_out');
+  bodyTape.commitTo(body);
+  body.inputs = [sequence, once];
+  body.outputs = [passed, product];
+
+  const oneStep = t.constant('one_step', Tensor.float32([1], [0]));
+  const [, stacked] = t.opMulti('Scan', [x, oneStep], 2, [attr.graph('body', body), attr.int('num_scan_inputs', 1)], 'Scan');
+  const projected = t.op('Squeeze', [stacked!, t.constant('axis_0', Tensor.int64([1], [0]))], [], 'projection');
+  return { projected, weights };
 }
 
 /**

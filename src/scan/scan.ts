@@ -62,7 +62,7 @@ export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAut
     );
   } else {
     const order = fusedOrder(cell);
-    const projection = inputProjection(outer, cell, cell.input);
+    const projection = inputProjection(outer, names, cell, cell.input);
     scanInput = projection.projected;
     stepInput = typed(new Value(names.fresh(`${stepPrefix}/projected_x`)), tensorType(DataType.FLOAT, [undefined, order.length * H]));
     const fused = fusedGates(bodyTape, cell, stepInput, hPrev);

@@ -1,11 +1,13 @@
 import type { Value } from '../ir/graph.js';
 import type { Dim } from '../ir/type-info.js';
-import type { CellDescription } from '../recognize/description.js';
-import { sequenceAxes, type AxisNames } from '../recognize/sequence-axes.js';
+import type { AxisNames } from '../recognize/sequence-axes.js';
 
-/** Declares those axes symbolic, so the converted model accepts any sequence length and batch. */
-export function relaxSequenceShapes(cells: readonly CellDescription[]): void {
-  for (const [value, axes] of sequenceAxes(cells)) relax(value, axes);
+/**
+ * Declares the sequence (and batch) axes found before the conversion symbolic, so the converted
+ * model accepts any sequence length and batch.
+ */
+export function relaxSequenceShapes(axes: Map<Value, AxisNames>): void {
+  for (const [value, names] of axes) relax(value, names);
 }
 
 function relax(value: Value, axes: AxisNames): void {

@@ -1,7 +1,7 @@
-import { unzipSync } from 'fflate';
 import { InputError, UsageError } from '../errors.js';
 import { readInputFile } from '../onnx/files.js';
 import { parseNpy, type NdArray } from '../run/npy.js';
+import { listNpz, readNpzEntry } from '../run/npz.js';
 
 const MAX_NPZ_BYTES = 2 ** 31;
 
@@ -20,29 +20,25 @@ export function loadArrays(files: readonly string[], names: readonly string[], w
 
 function loadNpz(file: string, names: readonly string[], what: string): Map<string, NdArray> {
   const bytes = readInputFile(file);
-  let total = 0;
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes, {
-      filter: (entry) => {
-        total += entry.originalSize;
-        if (total > MAX_NPZ_BYTES) throw new InputError(`its arrays would take more than ${MAX_NPZ_BYTES} bytes`, { file });
-        return entry.name.endsWith('.npy');
-      },
-    });
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`not a readable .npz archive: ${(error as Error).message}`, { file });
-  }
-  const arrays = new Map(Object.entries(entries).map(([key, data]) => [key.replace(/\.npy$/, ''), parseNpy(data, `${file}:${key}`)]));
-  const keys = [...arrays.keys()];
-  if (names.every((n) => arrays.has(n))) return new Map(names.map((n) => [n, arrays.get(n)!]));
+  const entries = new Map(listNpz(bytes, file).filter((e) => e.name.endsWith('.npy')).map((e) => [e.name.replace(/\.npy$/, ''), e]));
+  const keys = [...entries.keys()];
   const positional = names.map((_, i) => `arr_${i}`);
-  if (keys.length === names.length && positional.every((k) => arrays.has(k))) {
-    return new Map(names.map((n, i) => [n, arrays.get(positional[i]!)!]));
+  const chosen = names.every((n) => entries.has(n))
+    ? names
+    : keys.length === names.length && positional.every((k) => entries.has(k))
+      ? positional
+      : undefined;
+  if (!chosen) {
+    const missing = names.filter((n) => !entries.has(n));
+    throw new InputError(`holds ${keys.join(', ') || 'no arrays'}; expected ${what} named ${missing.join(', ')} (or arr_0... in order)`, {
+      file,
+    });
   }
-  const missing = names.filter((n) => !arrays.has(n));
-  throw new InputError(`holds ${keys.join(', ') || 'no arrays'}; expected ${what} named ${missing.join(', ')} (or arr_0... in order)`, {
-    file,
-  });
+  // Declared sizes are checked before anything is inflated; the entries not needed are never inflated.
+  const total = chosen.reduce((sum, key) => sum + entries.get(key)!.size, 0);
+  if (total > MAX_NPZ_BYTES) throw new InputError(`its arrays would take ${total} bytes, more than the ${MAX_NPZ_BYTES} qlstm reads`, { file });
+  return new Map(names.map((n, i) => {
+    const entry = entries.get(chosen[i]!)!;
+    return [n, parseNpy(readNpzEntry(bytes, entry, file), `${file}:${entry.name}`)];
+  }));
 }

@@ -1,36 +1,51 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { convertModel } from '../../convert.js';
-import { describeWeights, summarizeCell } from '../../describe.js';
-import { UsageError } from '../../errors.js';
+import { CELLS_METADATA_KEY, describeWeights, summarizeCell } from '../../describe.js';
+import { printable, UsageError } from '../../errors.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
 import type { Layout } from '../../scan/scan.js';
+import { decodeModelProto } from '../../onnx/codec.js';
 import { exportModel } from '../../onnx/export.js';
-import { readModel, writeFileAtomic } from '../../onnx/files.js';
-import { assertRuntimeLoads } from '../../run/load-check.js';
+import { readInputFile, readModel } from '../../onnx/files.js';
+import { importModel } from '../../onnx/import.js';
+import { assertLoadCheckBounded, assertRuntimeLoads } from '../../run/load-check.js';
 import { formatBytes, json, style, type Output } from '../output.js';
+import { checkOutputPath, writeFileAtomic } from '../write-output.js';
 
 export interface ConvertCommandOptions {
   input: string;
   output: string;
   layout: Layout;
+  staticShapes?: boolean;
   json: boolean;
+  /** replace an existing output file */
+  force: boolean;
 }
 
 export async function convertCommand(options: ConvertCommandOptions, io: Output): Promise<number> {
   refuseSameFile(options.input, options.output);
+  if (fs.existsSync(options.output)) refuseExternalDataOf(options.input, options.output);
+  checkOutputPath(options.output, options);
   const model = readModel(options.input);
-  const { cells } = convertModel(model, { layout: options.layout });
+  if (model.metadata(CELLS_METADATA_KEY) !== undefined) {
+    throw new UsageError(`is already converted by qlstm (its metadata has "${CELLS_METADATA_KEY}"); convert the original Brevitas export instead`, {
+      file: options.input,
+    });
+  }
+  const { cells } = convertModel(model, { layout: options.layout, staticShapes: options.staticShapes ?? false });
+  assertLoadCheckBounded(model, options.input);
   const bytes = exportModel(model);
-  await assertRuntimeLoads(bytes, options.input);
-  fs.mkdirSync(path.dirname(path.resolve(options.output)), { recursive: true });
-  writeFileAtomic(options.output, bytes);
+  await assertRuntimeLoads(bytes, options.input, () => readModel(options.input));
+  await writeFileAtomic(options.output, bytes, options);
 
   const summaries = cells.map((c) => summarizeCell(c.description, c.layout));
   if (options.json) {
     io.out(json({ input: options.input, output: options.output, bytes: bytes.length, cells: summaries }));
     return 0;
   }
-  io.out(`${style.ok('converted')} ${options.input} ${style.dim('->')} ${options.output} (${formatBytes(bytes.length)})`);
+  io.out(`${style.ok('converted')} ${printable(options.input)} ${style.dim('->')} ${printable(options.output)} (${formatBytes(bytes.length)})`);
   for (const c of summaries) {
     const parts = [
       `input ${c.inputSize}`,
@@ -42,20 +57,52 @@ export async function convertCommand(options: ConvertCommandOptions, io: Output)
       `${describeWeights(c.weights)} weights`,
       `${c.layout} layout`,
     ].filter(Boolean);
-    io.out(`  ${style.strong(c.name)} [${c.flavour}]: ${parts.join(', ')}`);
+    io.out(`  ${style.strong(printable(c.name, 160))} [${c.flavour}]: ${parts.join(', ')}`);
   }
   return 0;
 }
 
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 function refuseSameFile(input: string, output: string): void {
-  const real = (p: string) => {
-    try {
-      return fs.realpathSync(p);
-    } catch {
-      return path.resolve(p);
-    }
-  };
-  if (real(input) === real(output)) {
+  if (realPath(input) === realPath(output)) {
     throw new UsageError(`the output path is the input file; choose another output so the original is kept`, { file: output });
   }
+}
+
+/** Replacing a file the input model reads its weights from would destroy the input. */
+function refuseExternalDataOf(input: string, output: string): void {
+  const model = importModel(decodeModelProto(readInputFile(input), input), input);
+  const folder = path.dirname(path.resolve(input));
+  const target = realPath(output);
+  for (const location of externalLocations(model.graph)) {
+    if (realPath(path.resolve(folder, location)) === target) {
+      throw new UsageError(`is external data of the input model ${input} ("${printable(location, 160)}"); choose another output so the original is kept`, {
+        file: output,
+      });
+    }
+  }
+}
+
+function externalLocations(graph: Graph): string[] {
+  const locations: string[] = [];
+  const visit = (t: Tensor) => {
+    if (t.storage.kind === 'external') locations.push(...t.storage.entries.filter(([k]) => k === 'location').map(([, v]) => v));
+  };
+  for (const value of graph.initializers) if (value.constant) visit(value.constant);
+  for (const node of graph.nodes) {
+    for (const { value: v } of node.attributes) {
+      if (v.kind === 'tensor') visit(v.value);
+      if (v.kind === 'tensors') v.value.forEach(visit);
+      if (v.kind === 'graph') locations.push(...externalLocations(v.value));
+      if (v.kind === 'graphs') for (const g of v.value) locations.push(...externalLocations(g));
+    }
+  }
+  return locations;
 }

@@ -3,6 +3,7 @@ import { dataTypeName } from '../../ir/data-type.js';
 import type { Value } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
 import { describeShape } from '../../ir/type-info.js';
+import { printable } from '../../errors.js';
 import { readModel } from '../../onnx/files.js';
 import { QUANTIZER_NAMES } from '../../recognize/description.js';
 import { json, style, type Output } from '../output.js';
@@ -43,6 +44,9 @@ export function describeModel(model: Model): ModelDescription {
   };
 }
 
+/** Text from the model, shown on one line of its own (a name cannot forge a line). */
+const t = (text: unknown) => printable(String(text), 160);
+
 export async function inspectCommand(options: InspectCommandOptions, io: Output): Promise<number> {
   const model = readModel(options.model);
   const description = describeModel(model);
@@ -51,9 +55,9 @@ export async function inspectCommand(options: InspectCommandOptions, io: Output)
     return 0;
   }
   const kind = { 'brevitas-export': 'Brevitas export', converted: 'converted by qlstm', onnx: 'ONNX model without LSTM cells' }[description.kind];
-  const lines = [`${style.strong(options.model)}: ${kind}; opsets ${description.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`];
-  for (const v of model.graph.inputs.filter((v) => !model.graph.initializers.includes(v))) lines.push(`  input  ${v.name}: ${describeShape(v.info.type)}`);
-  for (const v of model.graph.outputs) lines.push(`  output ${v.name}: ${describeShape(v.info.type)}`);
+  const lines = [`${style.strong(printable(options.model))}: ${kind}; opsets ${description.opsets.map((o) => `${t(o.domain)} ${o.version}`).join(', ')}`];
+  for (const v of model.graph.inputs.filter((v) => !model.graph.initializers.includes(v))) lines.push(`  input  ${t(v.name)}: ${t(describeShape(v.info.type))}`);
+  for (const v of model.graph.outputs) lines.push(`  output ${t(v.name)}: ${t(describeShape(v.info.type))}`);
   for (const cell of description.cells) lines.push(...describeCell(cell));
   io.out(lines.join('\n'));
   return 0;
@@ -62,14 +66,14 @@ export async function inspectCommand(options: InspectCommandOptions, io: Output)
 function describeCell(c: CellSummary): string[] {
   const w = c.weights;
   const lines = [
-    `  cell ${style.strong(c.name)} [${c.flavour}${c.layout ? `, ${c.layout} layout` : ''}]`,
-    `    input ${c.inputSize}, hidden ${c.hiddenSize}, ${c.direction}, ${c.batchFirst ? 'batch-first' : 'time-first'}, ${c.cifg ? 'CIFG' : 'no CIFG'}, ${c.bias ? 'bias' : 'no bias'}, initial state ${c.initialState}`,
-    `    weights: ${describeWeights(w, true)}`,
+    `  cell ${style.strong(t(c.name))} [${t(c.flavour)}${c.layout ? `, ${t(c.layout)} layout` : ''}]`,
+    `    input ${c.inputSize}, hidden ${c.hiddenSize}, ${t(c.direction)}, ${c.batchFirst ? 'batch-first' : 'time-first'}, ${c.cifg ? 'CIFG' : 'no CIFG'}, ${c.bias ? 'bias' : 'no bias'}, initial state ${t(c.initialState)}`,
+    `    weights: ${t(describeWeights(w, true))}`,
   ];
   const header = ['quantizer', 'scale', 'zero point', 'bits', 'signed', 'narrow', 'rounding'];
   const rows = QUANTIZER_NAMES.map((n) => {
     const q = c.quantizers[n];
-    return [n, String(q.scale), String(q.zeroPoint), String(q.bits), q.signed ? 'yes' : 'no', q.narrow ? 'yes' : 'no', q.rounding];
+    return [n, t(q.scale), t(q.zeroPoint), t(q.bits), q.signed ? 'yes' : 'no', q.narrow ? 'yes' : 'no', t(q.rounding)];
   });
   const widths = header.map((_, i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) lines.push('    ' + r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
