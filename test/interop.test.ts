@@ -17,6 +17,10 @@ import { corpusCases } from './helpers/corpus.js';
 //   point initializers of that body, a QuantizeLinear feeds (through at most one Clip with
 //   scalar initializer bounds min <= 0 < max) DequantizeLinears with the same scale and zero
 //   point: QCDQToQuant pairs them by name or value and asserts the Clip bounds.
+// - F6: every body input and output declares its element type and rank. For an untyped
+//   body output onnx's shape inference (which cleanup_model runs) adds a second ValueInfo
+//   of that name to the body, and every qonnx transform that enters bodies
+//   (apply_to_subgraphs=True) then fails: "Multiple ValueInfoProto found for ...".
 
 const INT8 = 3;
 const UINT8 = 2;
@@ -94,6 +98,10 @@ function qonnxProblems(bytes: Uint8Array, file: string): string[] {
   const visit = (graph: GraphProto, where: string) => {
     for (const body of bodiesOf(graph)) {
       const here = `${where} > ${body.name ?? 'body'}`;
+      for (const v of [...body.input, ...body.output]) {
+        const tensor = v.type?.tensorType;
+        if (!tensor?.elemType || !tensor.shape) problems.push(`${here}: "${v.name}" declares no element type and shape`);
+      }
       const reads = outerReads(body);
       if (reads.length) problems.push(`${here}: reads outer values ${reads.map((r) => `"${r}"`).join(', ')}`);
       problems.push(...checkQdq(body, here));
