@@ -7,6 +7,7 @@ Run: interop/.venv/bin/python interop/qonnx_subgraph_facts.py
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
@@ -24,7 +25,7 @@ W = (np.arange(6, dtype=np.float32).reshape(2, 3) / 7).astype(np.float32)
 X = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 1, 2)
 
 
-def scan_model(body_reads_outer: bool, qdq: bool = False, batch="1"):
+def scan_model(body_reads_outer: bool, qdq: bool = False, batch="1", typed_outputs=True):
     """s' = s + Q(x_t W); W an outer initializer read by the body, or a body initializer."""
     body_init = [] if body_reads_outer else [numpy_helper.from_array(W, "Wb")]
     nodes = [helper.make_node("MatMul", ["x_t", "W" if body_reads_outer else "Wb"], ["y"])]
@@ -38,7 +39,9 @@ def scan_model(body_reads_outer: bool, qdq: bool = False, batch="1"):
         nodes,
         "body",
         [helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [None, 3]), helper.make_tensor_value_info("x_t", TensorProto.FLOAT, [None, 2])],
-        [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [None, 3]), helper.make_tensor_value_info("y_t", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [None, 3]), helper.make_tensor_value_info("y_t", TensorProto.FLOAT, [None, 3])]
+        if typed_outputs
+        else [onnx.ValueInfoProto(name="s_out"), onnx.ValueInfoProto(name="y_t")],
         body_init,
     )
     b = 1 if batch == "1" else "batch"
@@ -133,5 +136,10 @@ q = c.transform(QCDQToQuant(), apply_to_subgraphs=True)
 fact("F5 QCDQToQuant(apply_to_subgraphs=True) puts Quant nodes in bodies", "Quant" in body_ops(q) and "QuantizeLinear" not in body_ops(q), str(body_ops(q)))
 _, err = attempt(lambda: execute_onnx(q, {q.graph.input[0].name: X}))
 fact("F5 execute_onnx cannot run a Scan whose body holds Quant (onnxruntime runs the body)", err is not None and "Quant" in err, err or "")
+
+# F6: an untyped body output gets a second ValueInfo from onnx's shape inference.
+c = cleanup_model(ModelWrapper(scan_model(False, qdq=True, typed_outputs=False)))
+_, err = attempt(lambda: c.transform(QCDQToQuant(), apply_to_subgraphs=True))
+fact("F6 with untyped body outputs, QCDQToQuant(apply_to_subgraphs=True) fails on a duplicate ValueInfo", err is not None and "Multiple ValueInfoProto" in err, err or "")
 
 sys.exit(0 if all(facts) else 1)
