@@ -85,7 +85,9 @@ for (const entry of manifest) {
       result.runs = outputsPerRun.map((outs) => outs.map((o, k) => compare(o, goldens[k], entry.lsb[k])));
       result.laterRunsDiffer = outputsPerRun.slice(1).map((outs) => outs.reduce((n, o, k) => n + countUnequal(o.data, outputsPerRun[0][k].data), 0));
     } catch (error) {
-      result.error = String(error?.message ?? error).split('\n')[0].slice(0, 300);
+      const text = String(error?.message ?? error).split('\n')[0];
+      // onnxruntime prefixes its messages with the C++ function; the reason is at the end
+      result.error = text.length > 300 ? `${text.slice(0, 60)} ... ${text.slice(-220)}` : text;
     } finally {
       await session?.release?.();
     }
