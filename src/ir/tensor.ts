@@ -106,6 +106,7 @@ export class Tensor {
   /**
    * The elements as numbers, for every numeric type qlstm reads. Checks that the stored data
    * has exactly as many elements as the dims promise before allocating anything.
+   * Always a fresh array, which the caller may change.
    */
   numbers(at: ErrorLocation = {}): Float32Array | Float64Array | Int32Array | Uint32Array | Int8Array | Uint8Array | Int16Array | Uint16Array {
     const what = `tensor "${this.name ?? ''}" (${dataTypeName(this.dataType)}, shape [${this.dims.join(', ')}])`;

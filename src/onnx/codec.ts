@@ -30,8 +30,16 @@ export function decodeModelProto(bytes: Uint8Array, file: string): ModelMessage 
   return model;
 }
 
-export function encodeModelProto(model: Encodable<'ModelProto'>): Uint8Array {
-  return ModelProto.encode(model as protobuf.Message).finish();
+/**
+ * Encodes a model. protobufjs grows its buffer by doubling and copies it once more when done;
+ * for a model of large tensors that holds about four times the output at once. `sizeHint`
+ * (the tensors' bytes) lets the buffer be allocated once, and the result is taken without the
+ * final copy.
+ */
+export function encodeModelProto(model: Encodable<'ModelProto'>, sizeHint = 0): Uint8Array {
+  const writer = protobuf.Writer.create() as protobuf.Writer & { _reserve?: (n: number) => void };
+  if (sizeHint > 0 && typeof writer._reserve === 'function') writer._reserve(sizeHint + 64 * 1024 + (sizeHint >> 8));
+  return (ModelProto.encode(model as protobuf.Message, writer) as protobuf.Writer & { finish(shared?: boolean): Uint8Array }).finish(true);
 }
 
 /** Describes the first field the schema does not declare, or the first malformed byte. */

@@ -29,11 +29,23 @@ export function exportModel(model: Model): Uint8Array {
   if (model.domain !== undefined) proto.domain = model.domain;
   if (model.modelVersion !== undefined) proto.modelVersion = bigIntToInt64(model.modelVersion);
   if (model.docString !== undefined) proto.docString = model.docString;
-  const bytes = encodeModelProto(proto);
+  const bytes = encodeModelProto(proto, tensorBytes(model.graph));
   if (bytes.length > PROTOBUF_LIMIT) {
     throw new InputError(`the converted model would be ${bytes.length} bytes, over protobuf's 2 GiB limit`, { file: model.source });
   }
   return bytes;
+}
+
+/** The bytes of a graph's stored tensors, nested graphs included: most of an encoded model. */
+function tensorBytes(graph: Graph): number {
+  let total = 0;
+  for (const v of graph.initializers) {
+    const s = v.constant?.storage;
+    if (s?.kind === 'raw') total += s.bytes.length;
+    else if (s?.kind === 'deferred') total += s.byteLength;
+  }
+  for (const node of graph.nodes) for (const sub of node.subgraphs()) total += tensorBytes(sub);
+  return total;
 }
 
 function pairs(list: [string, string][] | undefined): Encodable<'StringStringEntryProto'>[] {

@@ -13,6 +13,7 @@ import {
   type InitialState,
   type Quantizer,
   type QuantizerName,
+  type WeightStack,
 } from './description.js';
 import { isQuantNode } from './quant-node.js';
 import { intFlag, readQuantizerInputs, readRounding } from './quantizer.js';
@@ -53,45 +54,62 @@ export function recognizeCell(model: Model, node: Node, index: number): CellDesc
   if (node.inputs.length !== CELL_INPUT_COUNT) fail(`has ${node.inputs.length} inputs, expected ${CELL_INPUT_COUNT}`);
   if (node.outputs.length !== 3) fail(`has ${node.outputs.length} outputs, expected 3`);
   refuseDuplicateAttributes(node, base);
-  const input = node.input(0) ?? fail('is missing', at(0));
+  const cellInput = node.input(0) ?? fail('is missing', at(0));
 
-  const readGates = (first: number) => {
-    const entries = GATES.map((gate, g) => [gate, readCellWeight(node.input(first + g), at(first + g))] as const);
-    return Object.fromEntries(entries) as Record<Gate, CellWeight>;
-  };
-  const inputWeights = readGates(3);
-  const recurrentWeights = readGates(7);
-  const hiddenSize = inputWeights.input.rows;
-  const inputSize = inputWeights.input.cols;
-  GATES.forEach((gate, g) => {
-    const w = inputWeights[gate];
-    if (w.rows !== hiddenSize || w.cols !== inputSize) {
-      fail(`has shape [${w.rows}, ${w.cols}], expected [${hiddenSize}, ${inputSize}] like the input gate's`, at(3 + g));
-    }
-    const r = recurrentWeights[gate];
-    if (r.rows !== hiddenSize || r.cols !== hiddenSize) {
-      fail(`has shape [${r.rows}, ${r.cols}], expected [${hiddenSize}, ${hiddenSize}] (hidden size ${hiddenSize})`, at(7 + g));
-    }
-  });
+  const cifg = intFlag(node, 'cifg', base, false);
+  const order: Gate[] = cifg ? ['input', 'cell', 'output', 'forget'] : [...GATES];
+  const input = readWeightStack(node, 3, order, undefined, at);
+  const hiddenSize = input.stack.rows;
+  const recurrent = readWeightStack(node, 7, order, hiddenSize, at);
 
   return {
     node,
     index,
-    flavour: flavourOf(node, input),
-    inputSize,
+    flavour: flavourOf(node, cellInput),
+    inputSize: input.stack.cols,
     hiddenSize,
     batchFirst: intFlag(node, 'batch_first', base, false),
     reverse: intFlag(node, 'reverse_input', base, false),
-    cifg: intFlag(node, 'cifg', base, false),
-    input,
+    cifg,
+    input: cellInput,
     initialHidden: initialState(node.input(1), hiddenSize, at(1)),
     initialCell: initialState(node.input(2), hiddenSize, at(2)),
-    inputWeights,
-    recurrentWeights,
+    inputWeights: input.gates,
+    recurrentWeights: recurrent.gates,
+    inputStack: input.stack,
+    recurrentStack: recurrent.stack,
     biases: readBiases(node, hiddenSize, at),
     quantizers: readQuantizers(node, base, at),
     outputs: node.outputs as [Value, Value, Value],
   };
+}
+
+/**
+ * The four gates' weights of one kind (inputs first..first+3, in GATES order), evaluated one at
+ * a time into a single stacked buffer in `order`. Every gate must have the input gate's shape;
+ * recurrent weights must be square in the hidden size.
+ */
+function readWeightStack(node: Node, first: number, order: Gate[], hiddenSize: number | undefined, at: (input: number) => ErrorLocation): { stack: WeightStack; gates: Record<Gate, CellWeight> } {
+  const inputOf = (gate: Gate) => first + GATES.indexOf(gate);
+  let stack: WeightStack | undefined;
+  const gates: Partial<Record<Gate, CellWeight>> = {};
+  for (const [k, gate] of order.entries()) {
+    const w = readCellWeight(node.input(inputOf(gate)), at(inputOf(gate)));
+    if (!stack) {
+      if (hiddenSize !== undefined && (w.rows !== hiddenSize || w.cols !== hiddenSize)) {
+        throw new UnsupportedModelError(`has shape [${w.rows}, ${w.cols}], expected [${hiddenSize}, ${hiddenSize}] (hidden size ${hiddenSize})`, at(inputOf(gate)));
+      }
+      stack = { order, rows: w.rows, cols: w.cols, values: new Float32Array(order.length * w.rows * w.cols) };
+    } else if (w.rows !== stack.rows || w.cols !== stack.cols) {
+      const expected = hiddenSize === undefined ? `[${stack.rows}, ${stack.cols}] like the ${order[0]} gate's` : `[${hiddenSize}, ${hiddenSize}] (hidden size ${hiddenSize})`;
+      throw new UnsupportedModelError(`has shape [${w.rows}, ${w.cols}], expected ${expected}`, at(inputOf(gate)));
+    }
+    const size = stack.rows * stack.cols;
+    const view = stack.values.subarray(k * size, (k + 1) * size);
+    view.set(w.values);
+    gates[gate] = { ...w, values: view };
+  }
+  return { stack: stack!, gates: gates as Record<Gate, CellWeight> };
 }
 
 /** qonnx when Quant nodes feed the cell, else QCDQ with float or with integer weight initializers. */

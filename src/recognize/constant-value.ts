@@ -17,9 +17,12 @@ export interface QuantizedFrom {
 }
 
 /** The value of a constant expression: exact elements (float32 values, or integers) and its type. */
+type IntegerArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
+
 export interface ConstantValue {
   dims: number[];
-  data: Float32Array | Int32Array;
+  /** float32 values, or integers in the narrowest typed array that holds them */
+  data: Float32Array | IntegerArray;
   dataType: number;
   quantizedFrom?: QuantizedFrom;
   /** the initializer at the start of the expression */
@@ -65,7 +68,7 @@ function fromTensor(tensor: Tensor, source: Value, at: ErrorLocation): ConstantV
   if (!known) throw new UnsupportedModelError(`"${source.name}" holds ${dataTypeName(tensor.dataType)}, expected float or integers`, at);
   const numbers = tensor.numbers(at);
   const float = tensor.dataType === DataType.FLOAT;
-  const data = float ? (numbers instanceof Float32Array ? numbers : Float32Array.from(numbers)) : Int32Array.from(numbers, (n) => checkInt32(n, source, at));
+  const data = float ? (numbers instanceof Float32Array ? numbers : Float32Array.from(numbers)) : integers(numbers, source, at);
   if (float && data.some((x) => !Number.isFinite(x))) throw new UnsupportedModelError(`"${source.name}" holds a NaN or infinite value`, at);
   return { dims: [...tensor.dims], data, dataType: tensor.dataType, source };
 }
@@ -160,7 +163,9 @@ function clip(node: Node, x: ConstantValue, here: (role: string) => ErrorLocatio
   };
   const low = bound(1, 'min', -Infinity);
   const high = bound(2, 'max', Infinity);
-  const data = x.data.map((v) => (v < low ? low : v > high ? high : v)) as Float32Array | Int32Array;
+  // in place: every array here is the evaluator's own (Tensor.numbers returns a copy)
+  const data = x.data;
+  for (let i = 0; i < data.length; i++) data[i] = data[i]! < low ? low : data[i]! > high ? high : data[i]!;
   const type = INTEGER_TYPES[x.dataType];
   if (!type) return { ...x, data };
   const full = integerRange(type.bits, type.signed, false);
@@ -226,9 +231,12 @@ function strides(dims: readonly number[]): number[] {
   return out;
 }
 
-function checkInt32(n: number, source: Value, at: ErrorLocation): number {
-  if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new UnsupportedModelError(`"${source.name}" holds ${n}, outside the int32 range`, at);
-  return n;
+function integers(numbers: ReturnType<Tensor['numbers']>, source: Value, at: ErrorLocation): IntegerArray {
+  if (!(numbers instanceof Float64Array || numbers instanceof Float32Array || numbers instanceof Uint32Array)) return numbers;
+  return Int32Array.from(numbers, (n) => {
+    if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new UnsupportedModelError(`"${source.name}" holds ${n}, outside the int32 range`, at);
+    return n;
+  });
 }
 
 function checkPositiveFinite(scale: number, at: ErrorLocation): void {

@@ -55,11 +55,25 @@ export type WeightSummary =
 export interface CellWeight {
   rows: number;
   cols: number;
-  /** row-major, each element (q - zero point) * scale in float32, or the float initializer */
+  /** row-major, each element (q - zero point) * scale in float32, or the float initializer; a view into its WeightStack */
   values: Float32Array;
   summary: WeightSummary;
   /** the constant the weight came from, for naming what replaces it */
   sourceName: string;
+}
+
+/**
+ * One kind of a cell's weights (input or recurrent), every gate's matrix stacked by rows in
+ * `order`: the gates a fused Scan computes first (input, forget, cell, output; CIFG: input,
+ * cell, output), then any it does not use. The per-gate CellWeights are views into `values`,
+ * so the weights are held once, and the builder writes them out without copying.
+ */
+export interface WeightStack {
+  order: Gate[];
+  /** rows of one gate (the hidden size) */
+  rows: number;
+  cols: number;
+  values: Float32Array;
 }
 
 export type Flavour = 'qcdq' | 'qcdq-int' | 'qonnx';
@@ -86,6 +100,8 @@ export interface CellDescription {
   initialCell: InitialState;
   inputWeights: Record<Gate, CellWeight>;
   recurrentWeights: Record<Gate, CellWeight>;
+  inputStack: WeightStack;
+  recurrentStack: WeightStack;
   /** null when the cell has no bias */
   biases: Record<Gate, Float32Array> | null;
   quantizers: Record<QuantizerName, Quantizer>;

@@ -4,7 +4,7 @@ import type { Tape } from '../ir/tape.js';
 import { GATES, type CellDescription, type Gate } from '../recognize/description.js';
 import type { Gates } from './cell-update.js';
 import { gateActivation } from './gate.js';
-import { stackedBias, stackedWeights } from './weights.js';
+import { gateWeights, stackedBias } from './weights.js';
 
 /** The per-gate constants of the plain layout, for the model's metadata. */
 export type PlainParameters = Partial<Record<Gate, { inputWeight: Value; recurrentWeight: Value; bias: Value | null }>>;
@@ -18,8 +18,8 @@ export function plainGates(body: Tape, cell: CellDescription, x: Value, h: Value
   const parameters: PlainParameters = {};
   const gate = (g: Gate): Value => {
     const t = body.scoped(`${g}_gate`);
-    const inputWeight = stackedWeights(t, 'input_weight', [cell.inputWeights[g]]);
-    const recurrentWeight = stackedWeights(t, 'recurrent_weight', [cell.recurrentWeights[g]]);
+    const inputWeight = gateWeights(t, 'input_weight', cell.inputWeights[g]);
+    const recurrentWeight = gateWeights(t, 'recurrent_weight', cell.recurrentWeights[g]);
     const fromInput = t.op('Gemm', [x, inputWeight], transB, 'input_projection');
     const fromHidden = t.op('Gemm', [h, recurrentWeight], transB, 'recurrent_projection');
     let sum = t.op('Add', [fromInput, fromHidden], [], 'sum');

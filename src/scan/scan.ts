@@ -71,7 +71,7 @@ export function buildCellScan(cell: CellDescription, outer: Tape, names: NameAut
       order.map((g, k) => [
         g,
         {
-          inputWeight: { tensor: projection.weights.name, transposed: true, offset: k * H },
+          inputWeight: { tensor: projection.weights.name, transposed: false, offset: k * H },
           recurrentWeight: { tensor: fused.recurrentWeights.name, transposed: false, offset: k * H },
           bias: fused.bias ? { tensor: fused.bias.name, transposed: false, offset: k * H } : null,
         },

@@ -1,27 +1,22 @@
 import type { Value } from '../ir/graph.js';
 import type { Tape } from '../ir/tape.js';
 import { Tensor } from '../ir/tensor.js';
-import type { CellWeight } from '../recognize/description.js';
+import type { CellWeight, WeightStack } from '../recognize/description.js';
 
 /**
- * The weights of several gates stacked by rows into one float32 constant [sum rows, cols], or its
- * transpose [cols, sum rows]. A constant GEMM operand is what onnxruntime pre-packs, and its
- * packed kernel adds the products in the order PyTorch's does (docs/design.md).
+ * The first `gates` gates of a weight stack as one float32 constant [gates x H, cols], written
+ * from the stack's own buffer without a copy. A constant GEMM operand is what onnxruntime
+ * pre-packs, and its packed kernel adds the products in the order PyTorch's does
+ * (docs/design.md).
  */
-export function stackedWeights(tape: Tape, label: string, parts: readonly CellWeight[], transposed = false): Value {
-  const cols = parts[0]!.cols;
-  const rows = parts.reduce((n, w) => n + w.rows, 0);
-  const values = new Float32Array(rows * cols);
-  let rowOffset = 0;
-  for (const w of parts) {
-    for (let r = 0; r < w.rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        values[transposed ? c * rows + rowOffset + r : (rowOffset + r) * cols + c] = w.values[r * cols + c]!;
-      }
-    }
-    rowOffset += w.rows;
-  }
-  return tape.constant(label, Tensor.float32(transposed ? [cols, rows] : [rows, cols], values));
+export function stackedWeights(tape: Tape, label: string, stack: WeightStack, gates: number): Value {
+  const rows = gates * stack.rows;
+  return tape.constant(label, Tensor.float32([rows, stack.cols], stack.values.subarray(0, rows * stack.cols)));
+}
+
+/** One gate's weight matrix [H, cols] as a float32 constant (a view, not a copy). */
+export function gateWeights(tape: Tape, label: string, weight: CellWeight): Value {
+  return tape.constant(label, Tensor.float32([weight.rows, weight.cols], weight.values));
 }
 
 /** Biases of several gates side by side: [sum H]. */
