@@ -1,36 +1,12 @@
 import type { Layout } from './scan/scan.js';
+import type { CellSummary, QuantizerSummary } from './cell-summary.js';
 import type { Model } from './ir/model.js';
 import { CELLS_METADATA_KEY, parseCellsMetadata } from './metadata.js';
 import { recognizeCells } from './recognize/cell.js';
-import type { CellDescription, CellWeight, Quantizer, QuantizerName, WeightSummary } from './recognize/description.js';
+import type { CellDescription, CellWeight, Quantizer, WeightSummary } from './recognize/description.js';
 import { GATES, QUANTIZER_NAMES } from './recognize/description.js';
 
-/** A cell as plain JSON: what `convert --json`, `inspect` and the model metadata report. */
-export interface CellSummary {
-  name: string;
-  flavour: CellDescription['flavour'];
-  inputSize: number;
-  hiddenSize: number;
-  direction: 'forward' | 'reverse';
-  batchFirst: boolean;
-  cifg: boolean;
-  bias: boolean;
-  initialState: 'zeros' | 'input';
-  weights: WeightSummary;
-  quantizers: Record<QuantizerName, QuantizerSummary>;
-  /** names of the cell's output values: all hidden states, last hidden state, last cell state */
-  outputs: [string, string, string];
-  layout?: Layout;
-}
-
-export interface QuantizerSummary {
-  scale: number;
-  zeroPoint: number;
-  bits: number;
-  signed: boolean;
-  narrow: boolean;
-  rounding: string;
-}
+export type { CellSummary, QuantizerSummary } from './cell-summary.js';
 
 export function summarizeQuantizer(q: Quantizer): QuantizerSummary {
   return { scale: q.scale, zeroPoint: q.zeroPoint, bits: q.bitWidth, signed: q.signed, narrow: q.narrow, rounding: q.rounding };

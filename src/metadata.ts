@@ -1,4 +1,4 @@
-import type { CellSummary } from './describe.js';
+import type { CellSummary } from './cell-summary.js';
 import { InputError } from './errors.js';
 import { GATES, QUANTIZER_NAMES } from './recognize/description.js';
 import { ROUNDING_MODES } from './quant/rounding.js';

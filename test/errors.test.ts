@@ -10,6 +10,7 @@ import { readModel } from '../src/onnx/files.js';
 import { isCellNode } from '../src/recognize/cell.js';
 import { tensorType } from '../src/ir/type-info.js';
 import { qlstm, temporaryDir } from './helpers/cli.js';
+import { TinyModel } from './helpers/tiny-model.js';
 import { corpusCase } from './helpers/corpus.js';
 
 const dir = temporaryDir('errors');
@@ -97,6 +98,18 @@ const cases: [string, () => string, number, RegExp][] = [
   ['a tensor of astronomical size', () => variant('astronomical', (m, cell) => {
     withConstant(m, cell, 12, new Tensor(1, [2 ** 40, 2 ** 12], { kind: 'raw', bytes: new Uint8Array(80) }, 'astronomical'));
   }), 2, /input 12 \(bias of the forget gate\): tensor "replaced_12_\d+" \(float, shape \[1099511627776, 4096\]\): too many elements$/],
+  ['a partially quantized cell (a quantizer set to None)', () => variant('partial', (_m, cell) => {
+    for (const input of [33, 34, 35]) cell.setInput(input, null);
+  }), 3, /input 33 \(input_sigmoid scale\): has no input_sigmoid quantizer: a partially quantized cell \(Brevitas exports one when a quantizer is set to None\); qlstm converts cells whose 11 activation quantizers are all present$/],
+  ['a weight-only LSTM (a standard ONNX LSTM)', () => {
+    const t = new TinyModel(14);
+    const x = t.input('x', [5, 1, 4]);
+    const w = t.constant(Tensor.float32([1, 32, 4], new Float32Array(128)));
+    const r = t.constant(Tensor.float32([1, 32, 8], new Float32Array(256)));
+    const [y] = t.node('LSTM', [x, w, r], [{ name: 'hidden_size', value: { kind: 'int', value: 8n } }]);
+    t.output(y!, [5, 1, 1, 8]);
+    return file('weight-only-lstm.onnx', exportModel(t.model));
+  }, 3, /has no QuantLSTMCell: its LSTM "LSTM_\d+" is the standard ONNX LSTM .*nothing to convert\. Note that this export squeezes the wrong axis of the LSTM's outputs when batch > 1$/],
   ['a graph with a cycle', () => variant('cycle', (m) => {
     const unsqueeze = m.graph.nodes.find((n) => n.opType === 'Unsqueeze')!;
     const quantize = m.graph.nodes.find((n) => n.opType === 'QuantizeLinear')!;

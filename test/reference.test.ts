@@ -5,8 +5,8 @@ import { exportModel } from '../src/onnx/export.js';
 import { readModel } from '../src/onnx/files.js';
 import { recognizeCells } from '../src/recognize/cell.js';
 import type { CellDescription } from '../src/recognize/description.js';
-import { referenceCellOf } from '../src/reference/from-description.js';
-import { runReferenceCell, type ReferenceResult } from '../src/reference/lstm-cell.js';
+import { referenceCellsOf } from '../src/reference/from-export.js';
+import { runReferenceCell, type ReferenceResult } from '../src/reference/run.js';
 import type { NdArray } from '../src/run/npy.js';
 import { exposeValues } from '../src/verify/probe.js';
 import { openSession } from '../src/run/session.js';
@@ -26,6 +26,7 @@ function swap(data: Float32Array, a: number, b: number, f: number): Float32Array
  */
 async function referenceOutputs(file: string, inputs: NdArray[]): Promise<{ cells: CellDescription[]; results: ReferenceResult[]; steps: number; batch: number }> {
   const cells = recognizeCells(readModel(file));
+  const referenceCells = new Map(referenceCellsOf(readModel(file)).map((r) => [r.boundary.outputs[0], r.cell]));
   const model = readModel(file);
   convertModel(model);
   const boundary = cells.flatMap((c) => [c.input.name, ...[c.initialHidden, c.initialCell].filter((s) => s.kind === 'value').map((s) => s.value.name)]);
@@ -45,15 +46,18 @@ async function referenceOutputs(file: string, inputs: NdArray[]): Promise<{ cell
     const timeFirst = fromReference ?? (cell.batchFirst ? swap(x.data, batch, steps, cell.inputSize) : x.data);
     const H = cell.hiddenSize;
     const state = (s: CellDescription['initialHidden']) => (s.kind === 'value' ? got[s.value.name]!.data : new Float32Array(batch * H));
-    const result = runReferenceCell(referenceCellOf(cell), timeFirst, steps, batch, state(cell.initialHidden), state(cell.initialCell));
+    const result = runReferenceCell(referenceCells.get(cell.outputs[0].name)!, timeFirst, steps, batch, state(cell.initialHidden), state(cell.initialCell));
     sequences.set(cell.outputs[0].name, result.hiddenStates);
     results.push(result);
   }
   return { cells, results, steps, batch };
 }
 
+/** The corpus' first table; test/trajectory-golden.test.ts covers every case without src/recognize. */
+const FIRST_TABLE = new Set(['seed_i10_h20', 'calib_i10_h20', 'batch4_i16_h32', 'batchfirst_i8_h16', 'nobias_i12_h24', 'cifg_i10_h20', 'w4_i10_h20', 'a6_i10_h20', 'perchannel_i10_h20', 'layers2_i10_h20', 'bidir_i10_h20', 'state_i10_h20', 'large_i64_h128', 'long_i10_h20', 'big_l2_i256_h512']);
+
 describe('the reference cell reproduces the Brevitas goldens', () => {
-  for (const c of corpusCases().filter((c) => !c.floatOutputs)) {
+  for (const c of corpusCases().filter((c) => !c.floatOutputs && FIRST_TABLE.has(c.name))) {
     it(c.name, async () => {
       const [goldY, goldH, goldC] = c.outputs() as [NdArray, NdArray, NdArray];
       const { cells, results, steps, batch } = await referenceOutputs(c.file('qcdq-int'), c.inputs());

@@ -107,9 +107,11 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .description('check a model against golden outputs, or a converted model against its Brevitas original')
     .argument('<models...>', 'MODEL (with --expected), or ORIGINAL CONVERTED')
     .option('--inputs <files...>', 'model inputs: .npy files in graph-input order, or one .npz')
-    .option('--expected <files...>', 'expected outputs: .npy files in graph-output order, or one .npz')
-    .option('--tolerance-lsb <n>', 'largest accepted difference, in LSB of each output quantizer', nonNegative, 0)
-    .option('--tolerance-abs <x>', 'largest accepted absolute difference (for float outputs such as logits)', nonNegativeReal, 0)
+    .option('--expected <files...>', 'expected outputs: .npy files in graph-output order (or --outputs order), or one .npz')
+    .option('--outputs <names...>', 'compare only these graph outputs')
+    .option('--tolerance-lsb <values...>', 'accepted difference in LSB of the output quantizer: N for all outputs, NAME=N for one', tolerance, [])
+    .option('--tolerance-abs <values...>', 'accepted absolute difference (float outputs such as logits): X for all, NAME=X for one', tolerance, [])
+    .option('--strict', 'demand bit equality: no certified ties, no tolerance')
     .addOption(
       new Option('--level <levels...>', 'onnxruntime graph optimization level(s) to run')
         .choices(OPTIMIZATION_LEVELS)
@@ -118,7 +120,11 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
     .option('--seed <n>', 'seed of the random inputs (reference mode)', nonNegative, 1)
     .option('--sequence-length <n>', 'time steps of the random inputs (reference mode)', positive)
     .option('--batch <n>', 'batch size of the random inputs (reference mode)', positive)
+    .option('--cast-inputs', 'convert float64 or integer input arrays to float32 instead of refusing them')
     .option('--json', 'print the report as JSON')
+    .option('--report <file>', 'also write the report as JSON (schema version 1) to FILE')
+    .option('--junit <file>', 'also write the result as JUnit XML to FILE')
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
     .action(async (models: string[], o: VerifyFlags) => {
       setExit(
         await verifyCommand(
@@ -126,11 +132,17 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
             models,
             inputs: o.inputs ?? [],
             expected: o.expected ?? [],
+            outputs: o.outputs ?? [],
             toleranceLsb: o.toleranceLsb,
             toleranceAbs: o.toleranceAbs,
+            strict: Boolean(o.strict),
             levels: o.level,
             seed: o.seed,
+            castInputs: Boolean(o.castInputs),
             json: Boolean(o.json),
+            progress: Boolean(o.progress),
+            ...(o.report ? { report: o.report } : {}),
+            ...(o.junit ? { junit: o.junit } : {}),
             ...(o.sequenceLength ? { sequenceLength: o.sequenceLength } : {}),
             ...(o.batch ? { batch: o.batch } : {}),
           },
@@ -156,24 +168,34 @@ function buildProgram(io: Output, setExit: (code: number) => void, setDebug: (on
 interface VerifyFlags {
   inputs?: string[];
   expected?: string[];
-  toleranceLsb: number;
-  toleranceAbs: number;
+  outputs?: string[];
+  toleranceLsb: string[];
+  toleranceAbs: string[];
+  strict?: boolean;
   level: OptimizationLevel[];
   seed: number;
   sequenceLength?: number;
   batch?: number;
+  castInputs?: boolean;
   json?: boolean;
+  report?: string;
+  junit?: string;
+  progress?: boolean;
+}
+
+/** One `X` or `NAME=X` of --tolerance-lsb / --tolerance-abs, collected. */
+function tolerance(text: string, previous: string[]): string[] {
+  const value = text.slice(text.lastIndexOf('=') + 1);
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || text.startsWith('=')) {
+    throw new InvalidArgumentError('expected a number of 0 or more (such as 1e-6), or NAME=NUMBER for one output');
+  }
+  return [...previous, text];
 }
 
 function nonNegative(text: string): number {
   const n = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of 0 or more');
-  return n;
-}
-
-function nonNegativeReal(text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of 0 or more, such as 1e-6');
   return n;
 }
 

@@ -171,7 +171,14 @@ function readQuantizers(node: Node, base: ErrorLocation, at: (input: number) => 
       narrow: intFlag(node, narrowName, base, undefined),
       rounding: readRounding(node, `${name}_rounding_mode`, base, undefined),
     };
-    return [name, readQuantizerInputs(node, QUANTIZER_FIRST_INPUT + 3 * k, flags, (input) => at(input))] as const;
+    const first = QUANTIZER_FIRST_INPUT + 3 * k;
+    if ([0, 1, 2].every((part) => !node.input(first + part))) {
+      throw new UnsupportedModelError(
+        `has no ${name} quantizer: a partially quantized cell (Brevitas exports one when a quantizer is set to None); qlstm converts cells whose 11 activation quantizers are all present`,
+        at(first),
+      );
+    }
+    return [name, readQuantizerInputs(node, first, flags, (input) => at(input))] as const;
   });
   return Object.fromEntries(entries) as Record<QuantizerName, Quantizer>;
 }

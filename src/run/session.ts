@@ -49,6 +49,11 @@ function loadRuntime(): Promise<typeof Ort> {
   return runtime;
 }
 
+/** The onnxruntime release that runs the models (reports name it: exactness is the runtime's). */
+export async function onnxruntimeVersion(): Promise<string> {
+  return (await loadRuntime()).env.versions.common ?? 'unknown';
+}
+
 /** Loads a serialised model into onnxruntime's CPU provider. */
 export async function openSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<ModelRunner> {
   const ort = await loadRuntime();

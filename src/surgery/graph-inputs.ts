@@ -1,10 +1,9 @@
-import type { Graph } from '../ir/graph.js';
+import { realInputs, type Graph } from '../ir/graph.js';
 
 /**
  * Brevitas exports initializers as graph inputs too (keep_initializers_as_inputs), which
  * lets a caller override them and makes runtimes warn. Keeps only the real inputs.
  */
 export function removeInitializersFromInputs(graph: Graph): void {
-  const initializers = new Set(graph.initializers);
-  graph.inputs = graph.inputs.filter((v) => !initializers.has(v));
+  graph.inputs = realInputs(graph);
 }

@@ -1,3 +1,4 @@
+import { realInputs } from '../ir/graph.js';
 import { UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { CellDescription } from '../recognize/description.js';
@@ -20,9 +21,8 @@ export interface RandomInputOptions {
 export function randomInputs(model: Model, cells: readonly CellDescription[], options: RandomInputOptions): Map<string, NdArray> {
   const next = seededRandom(options.seed);
   const axes = sequenceAxes(cells);
-  const initializers = new Set(model.graph.initializers);
   const result = new Map<string, NdArray>();
-  for (const input of model.graph.inputs.filter((v) => !initializers.has(v))) {
+  for (const input of realInputs(model.graph)) {
     const type = input.info.type;
     if (type?.kind !== 'tensor' || !type.shape) throw new UsageError(`graph input "${input.name}" has no declared shape; pass --inputs`);
     const named = axes.get(input);

@@ -1,126 +1,146 @@
 import { InputError, UnsupportedModelError, UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { exportModel } from '../onnx/export.js';
-import { isCellNode, recognizeCells } from '../recognize/cell.js';
-import type { CellDescription } from '../recognize/description.js';
-import { referenceCellOf } from '../reference/from-description.js';
-import { runReferenceCell, type ReferenceResult } from '../reference/lstm-cell.js';
+import { referenceCellsOf } from '../reference/from-export.js';
+import type { ReferenceBoundary } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
+import type { OptimizationLevel } from '../run/session.js';
+import type { CellShape } from './elements.js';
+import { checkNotSwapped } from './mistakes.js';
+import { cloneModel, feedsFor } from './model-io.js';
 import { exposeValues } from './probe.js';
-import { openSession, type OptimizationLevel } from '../run/session.js';
-import { compareOutput, type OutputReport, type Tolerance } from './compare.js';
-import { levelReport, type VerifyReport } from './report.js';
+import { silent, type Progress } from './progress.js';
+import { cellRows } from './reference-rows.js';
+import { levelReport, type CellCheck, type LevelReport, type OutputReport, type RunDisagreement, type Tolerance, type VerifyReport } from './report.js';
+import { compareWhole, restOfGraph } from './rest-of-graph.js';
+import { RUNS_PER_SESSION, runRepeatedly } from './runs.js';
+import { NO_TOLERANCE, toleranceFor, toleranceJson, type ToleranceSpec } from './tolerance.js';
+import { TrajectoryCache, trajectoryInput } from './trajectory-input.js';
+import { cellCheck, reportHeader } from './verdict.js';
 
 export interface ReferenceCheck {
   original: Model;
-  /** the original's cells, when the caller has recognised them already */
-  cells?: CellDescription[];
   converted: Model;
   inputs: Map<string, NdArray>;
-  tolerance: Tolerance;
+  /** a ToleranceSpec, or one tolerance for every output */
+  tolerance?: ToleranceSpec | Tolerance;
+  strict?: boolean;
+  /** graph outputs to compare with the original's (default: all) */
+  outputs?: string[];
   levels: readonly OptimizationLevel[];
+  progress?: Progress;
 }
+
+const CELL_OPS = new Set(['QuantLSTMCell']);
+const hasCells = (m: Model) => m.graph.nodes.some((n) => CELL_OPS.has(n.opType));
 
 /**
- * Runs the converted model and checks each converted cell against the reference cell built
- * from the original export's parameters, fed with the very inputs the converted cell saw.
+ * Reference mode. Every cell the reference reads from ORIGINAL (src/reference, which shares
+ * no code with the converter) is checked on the converted model's own values at its
+ * boundary: the converted hidden states must be ones the reference cell gives, following the
+ * model's choice wherever a certified tie allows two. The rest of the graph is checked by
+ * running ORIGINAL with its cells cut out (fed the converted model's cell outputs) and
+ * comparing its graph outputs and the cells' inputs with the converted model's.
  */
 export async function verifyAgainstReference(check: ReferenceCheck): Promise<VerifyReport> {
-  const cells = check.cells ?? recognizeCells(check.original);
-  if (cells.length === 0) throw new UnsupportedModelError('has no QuantLSTMCell node to check against', { file: check.original.source });
-  if (check.converted.graph.nodes.some(isCellNode)) {
-    throw new UsageError('still has QuantLSTMCell nodes; give the converted model second', { file: check.converted.source });
+  const { original, converted } = check;
+  const progress = check.progress ?? silent;
+  const strict = Boolean(check.strict);
+  const tolerance = toSpec(check.tolerance);
+  checkNotSwapped(original, converted, hasCells);
+  if (hasCells(converted)) throw new UsageError('still has QuantLSTMCell nodes; give the converted model second', { file: converted.source });
+  if (tolerance.all.lsb > 0 || [...tolerance.perOutput.values()].some((t) => (t.lsb ?? 0) > 0)) {
+    throw new UsageError('--tolerance-lsb applies to golden mode; reference mode accepts exactly what the reference cell gives, allowing certified ties (--strict: not even those)');
   }
-  const missing = exposeValues(check.converted, cells.flatMap(boundaryNames));
+  const cells = referenceCellsOf(original);
+  if (cells.length === 0) throw new UnsupportedModelError('has no QuantLSTMCell node to check against', { file: original.source });
+  const graphOutputs = original.graph.outputs.map((v) => v.name);
+  const selected = check.outputs ?? graphOutputs;
+  for (const name of selected) if (!graphOutputs.includes(name)) throw new UsageError(`has no output named "${name}"; its outputs are ${graphOutputs.join(', ')}`, { file: original.source });
+
+  const running = cloneModel(converted);
+  const missing = exposeValues(running, cells.flatMap(({ boundary }) => boundaryNames(boundary)));
   if (missing.length) {
-    throw new InputError(`has no value named ${missing.slice(0, 3).map((n) => `"${n}"`).join(', ')} that the original's cells read or write: is it a conversion of ${check.original.source}?`, {
-      file: check.converted.source,
+    throw new InputError(`has no value named ${missing.slice(0, 3).map((n) => `"${n}"`).join(', ')} that the original's cells read or write: is it a conversion of ${original.source}?`, {
+      file: converted.source,
     });
   }
-  const bytes = exportModel(check.converted);
-  const references = cells.map(() => new ReferenceCache());
-  const levels = [];
-  for (const level of check.levels) {
-    const session = await openSession(bytes, { level, source: check.converted.source });
-    try {
-      const feeds = Object.fromEntries(session.inputNames.map((n) => [n, inputFor(check.inputs, n, check.converted.source)]));
-      const got = await session.run(feeds);
-      const outputs = cells.flatMap((cell, k) => compareCell(cell, got, references[k]!, check.tolerance));
-      levels.push(levelReport(level, outputs));
-    } finally {
-      await session.release();
+  const bytes = exportModel(running);
+  const feeds = feedsFor(running, check.inputs);
+  const rest = restOfGraph(original, cells.map((c) => c.boundary));
+  const notChecked: string[] = [];
+  let restProblem = typeof rest === 'string' ? rest : null;
+  const cache = new TrajectoryCache();
+  try {
+    // each level is finished once its trajectories (running in workers meanwhile) are back
+    const pending: (() => Promise<LevelReport>)[] = [];
+
+    for (const level of check.levels) {
+      progress(`level ${level}: running the converted model`);
+      const run = await runRepeatedly(bytes, level, feeds, converted.source, (r) => progress(`level ${level}: run ${r} of ${RUNS_PER_SESSION}`));
+      const got = run.outputs;
+      const disagreements: RunDisagreement[] = [...run.disagreements];
+      const outputs: OutputReport[] = [];
+      const following = cells.map(({ cell, boundary }) => {
+        const input = trajectoryInput(cell, boundary, got, got[boundary.outputs[0]]!, got[boundary.outputs[2]]!.data, converted.source);
+        const report = cache.follow(cell, input, (done, total) => progress(`level ${level}: cell ${cell.name}: following the converted model's hidden states`, done, total));
+        const shape: CellShape = { steps: input.steps, batch: input.batch, hidden: cell.hiddenSize, batchFirst: cell.batchFirst };
+        return { cell, boundary, report, shape };
+      });
+      if (typeof rest !== 'string' && restProblem === null) {
+        progress(`level ${level}: running ${original.source} with its cells cut out`);
+        const restFeeds = Object.fromEntries(rest.inputs.map((n) => [n, got[n] ?? check.inputs.get(n)!]));
+        try {
+          const restRun = await runRepeatedly(rest.bytes, level, restFeeds, `${original.source} (cells cut out)`);
+          disagreements.push(...restRun.disagreements);
+          for (const name of selected) outputs.push(compareWhole(name, 'graph output', got[name]!, restRun.outputs[name]!, toleranceFor(tolerance, name), strict));
+          for (const name of rest.cellInputs) outputs.push(compareWhole(name, 'cell input', got[name]!, restRun.outputs[name]!, { lsb: 0, abs: 0 }, true));
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          restProblem = `onnxruntime cannot run ${original.source} with its cells cut out: ${error.detail}`;
+        }
+      }
+      pending.push(async () => {
+        const checks: CellCheck[] = [];
+        const rows: OutputReport[] = [];
+        for (const f of following) {
+          const report = await f.report;
+          checks.push(cellCheck(f.cell.name, 'model', report));
+          rows.push(...cellRows(f.cell, f.boundary, report, f.shape, got, strict));
+        }
+        return levelReport(level, RUNS_PER_SESSION, disagreements, [...rows, ...outputs], checks);
+      });
     }
-  }
-  return {
-    mode: 'reference',
-    model: check.converted.source,
-    original: check.original.source,
-    tolerance: check.tolerance,
-    levels,
-    passed: levels.every((l) => l.passed),
-  };
-}
-
-function inputFor(inputs: Map<string, NdArray>, name: string, file: string): NdArray {
-  const array = inputs.get(name);
-  if (!array) throw new InputError(`needs input "${name}", which the original does not have`, { file });
-  return array;
-}
-
-function boundaryNames(cell: CellDescription): string[] {
-  const states = [cell.initialHidden, cell.initialCell].filter((s) => s.kind === 'value').map((s) => s.value.name);
-  return [cell.input.name, ...states, ...cell.outputs.map((v) => v.name)];
-}
-
-/** The reference result for the last inputs seen, reused while the inputs do not change. */
-class ReferenceCache {
-  private key: Float32Array[] = [];
-  private result?: ReferenceResult;
-
-  get(inputs: Float32Array[], compute: () => ReferenceResult): ReferenceResult {
-    const same = this.result && inputs.length === this.key.length && inputs.every((a, i) => equalArrays(a, this.key[i]!));
-    if (!same) {
-      this.result = compute();
-      this.key = inputs;
+    const levels: LevelReport[] = [];
+    for (const finish of pending) levels.push(await finish());
+    const checked = [
+      `${cells.length} cell(s) against the reference cell read from ${original.source} (src/reference), on the converted model's own values at each cell's boundary; ${strict ? 'strict: no ties allowed' : 'certified ties follow the converted model\'s choice'}`,
+      `each onnxruntime session run ${RUNS_PER_SESSION} times at ${check.levels.join(', ')}`,
+    ];
+    if (restProblem === null) {
+      checked.push(`the rest of the graph: ${original.source} with its cells cut out (Quant nodes lowered by verify's own float lowering), fed the converted model's cell outputs, against the converted model's graph outputs ${selected.join(', ')} and the cells' inputs`);
+    } else {
+      notChecked.push(`the rest of the graph (everything but the cells): ${restProblem}`);
     }
-    return this.result!;
+    if (selected.length < graphOutputs.length) notChecked.push(`graph outputs not selected by --outputs: ${graphOutputs.filter((n) => !selected.includes(n)).join(', ')}`);
+    return {
+      ...(await reportHeader('reference', converted.source, strict, toleranceJson(tolerance), original.source)),
+      levels,
+      checked,
+      notChecked,
+      passed: levels.every((l) => l.passed),
+    };
+  } finally {
+    await cache.stop();
   }
 }
 
-function equalArrays(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return false;
-  return true;
+function toSpec(tolerance: ToleranceSpec | Tolerance | undefined): ToleranceSpec {
+  if (!tolerance) return NO_TOLERANCE;
+  return 'all' in tolerance ? tolerance : { all: { ...tolerance }, perOutput: new Map() };
 }
 
-function compareCell(cell: CellDescription, got: Record<string, NdArray>, cache: ReferenceCache, tolerance: Tolerance): OutputReport[] {
-  const x = got[cell.input.name]!;
-  if (x.shape.length !== 3) throw new InputError(`cell input "${cell.input.name}" has shape [${x.shape.join(', ')}], expected 3 axes`);
-  const [steps, batch] = cell.batchFirst ? [x.shape[1]!, x.shape[0]!] : [x.shape[0]!, x.shape[1]!];
-  const H = cell.hiddenSize;
-  const state = (s: CellDescription['initialHidden']) => (s.kind === 'value' ? got[s.value.name]!.data : new Float32Array(batch * H));
-  const h0 = state(cell.initialHidden);
-  const c0 = state(cell.initialCell);
-  const timeFirst = cell.batchFirst ? swapLeadingAxes(x.data, batch, steps, cell.inputSize) : x.data;
-  const reference = cache.get([x.data, h0, c0], () => runReferenceCell(referenceCellOf(cell), timeFirst, steps, batch, h0, c0));
-
-  const name = cell.node.name ?? `cell ${cell.index}`;
-  const outputScale = cell.quantizers.output.scale;
-  const sequence = cell.batchFirst ? swapLeadingAxes(reference.hiddenStates, steps, batch, H) : reference.hiddenStates;
-  const sequenceShape = cell.batchFirst ? [batch, steps, H] : [steps, batch, H];
-  const [ys, hn, cn] = cell.outputs.map((v) => got[v.name]!);
-  return [
-    compareOutput(`${name}: hidden states`, ys!, { shape: sequenceShape, data: sequence }, { lsb: outputScale, axes: cell.batchFirst ? ['batch', 'time', 'unit'] : ['time', 'batch', 'unit'] }, tolerance),
-    compareOutput(`${name}: last hidden state`, hn!, { shape: [batch, H], data: reference.lastHidden }, { lsb: outputScale, axes: ['batch', 'unit'] }, tolerance),
-    compareOutput(`${name}: last cell state`, cn!, { shape: [batch, H], data: reference.lastCell }, { lsb: cell.quantizers.cell_state.scale, axes: ['batch', 'unit'] }, tolerance),
-  ];
+function boundaryNames(b: ReferenceBoundary): string[] {
+  return [b.input, b.initialHidden, b.initialCell, ...b.outputs].filter((n): n is string => n !== null);
 }
 
-/** [A, B, F] -> [B, A, F] */
-function swapLeadingAxes(data: Float32Array, a: number, b: number, features: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < a; i++) {
-    for (let j = 0; j < b; j++) out.set(data.subarray((i * b + j) * features, (i * b + j + 1) * features), (j * a + i) * features);
-  }
-  return out;
-}

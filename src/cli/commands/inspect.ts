@@ -1,6 +1,6 @@
+import { realInputs, type Value } from '../../ir/graph.js';
 import { cellSummariesOf, describeWeights, type CellSummary } from '../../describe.js';
 import { dataTypeName } from '../../ir/data-type.js';
-import type { Value } from '../../ir/graph.js';
 import type { Model } from '../../ir/model.js';
 import { describeShape } from '../../ir/type-info.js';
 import { printable } from '../../errors.js';
@@ -24,7 +24,6 @@ export interface ModelDescription {
 
 export function describeModel(model: Model): ModelDescription {
   const { cells, converted } = cellSummariesOf(model);
-  const initializers = new Set(model.graph.initializers);
   const port = (v: Value) => {
     const t = v.info.type;
     const tensor = t?.kind === 'tensor' ? t : undefined;
@@ -38,7 +37,7 @@ export function describeModel(model: Model): ModelDescription {
     model: model.source,
     kind: converted ? 'converted' : cells.length ? 'brevitas-export' : 'onnx',
     opsets: model.opsetImports.map((o) => ({ domain: o.domain || 'ai.onnx', version: Number(o.version ?? 0) })),
-    inputs: model.graph.inputs.filter((v) => !initializers.has(v)).map(port),
+    inputs: realInputs(model.graph).map(port),
     outputs: model.graph.outputs.map(port),
     cells,
   };
