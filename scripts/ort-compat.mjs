@@ -5,7 +5,7 @@
 // from the first. `npm run compat` (after a build); see docs/notes/interop.md.
 //
 //   node scripts/ort-compat.mjs [--node 1.16.3,1.18.0,...] [--web 1.30.0] [--layouts fused,plain]
-//        [--cases seed_i10_h20,...] [--levels disabled,basic,extended,all] [--runs 2] [--static-shapes]
+//        [--corpus DIR] [--cases seed_i10_h20,...] [--levels disabled,basic,extended,all] [--runs 2] [--static-shapes]
 //        [--session-options '{"enableMemPattern":false}'] [--cache DIR] [--json FILE] [--strict]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,12 +16,12 @@ import { parseArgs } from 'node:util';
 import { convert } from '../dist/src/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CORPUS = path.join(ROOT, 'fixtures', 'brevitas-corpus');
 const { values: args } = parseArgs({
   options: {
     node: { type: 'string', default: '1.16.3,1.17.3,1.18.0,1.19.2,1.20.1,1.22.0,1.24.3,1.30.0' },
     web: { type: 'string', default: '1.30.0' },
     layouts: { type: 'string', default: 'fused' },
+    corpus: { type: 'string', default: path.join(ROOT, 'fixtures', 'brevitas-corpus') },
     cases: { type: 'string', default: '' },
     levels: { type: 'string', default: 'disabled,basic,extended,all' },
     runs: { type: 'string', default: '2' },
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
   },
 });
 const FLOAT_TOLERANCE = 1e-6; // a float head's logits differ from PyTorch's by float rounding
+const CORPUS = path.resolve(args.corpus);
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
 // 1. Convert the corpus once.
