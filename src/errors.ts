@@ -73,7 +73,7 @@ export class InternalError extends QlstmError {
 }
 
 /** Longest message qlstm prints for one failure. */
-export const MESSAGE_LIMIT = 400;
+export const MESSAGE_LIMIT = 2000;
 
 // C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional
 // overrides and isolates that can make text display in another order than it is stored.
