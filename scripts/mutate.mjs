@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const LIST = path.join(ROOT, 'mutations', 'mutations.json');
 const JOURNAL = path.join(ROOT, '.scratch', 'mutate', 'journal.json');
+const LOCK = path.join(ROOT, '.scratch', 'mutate', 'lock');
 const MARKER = (id) => `/* qlstm-mutant:${id} */`;
 
 // ---------------------------------------------------------------- options
@@ -130,6 +131,24 @@ function restore() {
   fs.writeFileSync(applied.file, applied.original);
   applied = null;
   fs.rmSync(JOURNAL, { force: true });
+}
+
+/** One run at a time per tree: two would restore each other's files. A lock of a dead process is stale. */
+function takeLock() {
+  fs.mkdirSync(path.dirname(LOCK), { recursive: true });
+  if (fs.existsSync(LOCK)) {
+    const pid = Number(fs.readFileSync(LOCK, 'utf8'));
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = pid !== process.pid;
+    } catch {
+      // no such process: the lock is stale
+    }
+    if (alive) usage(`another mutate run (pid ${pid}) is working in this tree`);
+  }
+  fs.writeFileSync(LOCK, String(process.pid));
+  process.on('exit', () => fs.rmSync(LOCK, { force: true }));
 }
 
 /** A previous run killed outright leaves its journal: put the original back before anything else. */
@@ -314,6 +333,7 @@ function table(results) {
 
 async function main() {
   const o = parseOptions(process.argv.slice(2));
+  takeLock();
   recoverFromJournal();
   const leftovers = leftoverMarkers();
   if (leftovers.length) usage(`mutant markers found in ${leftovers.join(', ')}: restore them (git checkout) first`);
