@@ -31,8 +31,6 @@ const JOURNAL = path.join(ROOT, '.scratch', 'mutate', 'journal.json');
 const LOCK = path.join(ROOT, '.scratch', 'mutate', 'lock');
 const MARKER = (id) => `/* qlstm-mutant:${id} */`;
 
-// ---------------------------------------------------------------- options
-
 function parseOptions(argv) {
   const o = { full: false, allFiles: false, baseline: true, timeout: 900, json: null, check: false, list: false, ids: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -60,8 +58,6 @@ function usage(problem) {
   console.error(`mutate: ${problem} (see npm run mutate -- --help)`);
   process.exit(2);
 }
-
-// ---------------------------------------------------------------- the list
 
 /** Reads and checks the list: every field present, ids unique, files and test files exist. */
 export function readMutations(file = LIST) {
@@ -115,8 +111,6 @@ function checkMatches(mutations) {
   }
   return problems;
 }
-
-// ---------------------------------------------------------------- restoring
 
 let applied = null; // { file, original }
 let child = null;
@@ -180,8 +174,6 @@ function onSignal(signal) {
   build(true);
   process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 }[signal] ?? 0));
 }
-
-// ---------------------------------------------------------------- building and testing
 
 function tscPath() {
   const require = createRequire(path.join(ROOT, 'package.json'));
@@ -263,7 +255,10 @@ export function failingTests(tap) {
 
 const distOf = (testFile) => path.join('dist', testFile.replace(/\.ts$/, '.js'));
 
-// ---------------------------------------------------------------- one mutation
+/** Every built test file: what npm test runs. */
+function allTestFiles() {
+  return fs.readdirSync(path.join(ROOT, 'dist', 'test')).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('dist', 'test', f));
+}
 
 async function runMutation(m, o, baselineFailures) {
   const file = path.join(ROOT, m.file);
@@ -284,10 +279,9 @@ async function runMutation(m, o, baselineFailures) {
       result.killedBy = { run: 'tsc', test: built.output.split('\n').slice(0, 3).join(' | '), more: 0 };
       return result;
     }
-    const runs = o.full ? [{ files: ['dist/test/*.test.js'], pattern: null, label: 'whole suite' }] : m.tests.map((t) => ({ ...splitTest(t), label: t })).map((t) => ({ files: [distOf(t.file)], pattern: t.pattern, label: t.label }));
+    const runs = o.full ? [{ files: allTestFiles(), pattern: null, label: 'whole suite' }] : m.tests.map(splitTest).map((t, k) => ({ files: [distOf(t.file)], pattern: t.pattern, label: m.tests[k] }));
     for (const run of runs) {
-      const files = run.files[0].includes('*') ? fs.readdirSync(path.join(ROOT, 'dist', 'test')).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('dist', 'test', f)) : run.files;
-      const r = await runTests(files, run.pattern, o.timeout);
+      const r = await runTests(run.files, run.pattern, o.timeout);
       result.ranFiles.push({ label: run.label, seconds: r.seconds, code: r.code });
       const fresh = r.failing.filter((name) => !baselineFailures.has(name));
       let killer = null;
@@ -308,8 +302,6 @@ async function runMutation(m, o, baselineFailures) {
   }
 }
 
-// ---------------------------------------------------------------- report
-
 function formatSeconds(s) {
   const whole = Math.round(s);
   return s >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
@@ -328,8 +320,6 @@ function table(results) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   return rows.map((row) => row.map((cell, c) => (c === 5 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
-
-// ---------------------------------------------------------------- main
 
 async function main() {
   const o = parseOptions(process.argv.slice(2));
@@ -359,7 +349,7 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => onSignal(signal));
   const started = Date.now();
   console.log(`mutate: ${mutations.length} mutation(s), ${o.full ? 'the whole suite' : 'declared test files'} for each; building`);
-  const clean = build();
+  const clean = build(true); // from an empty dist/: a stale test file must not run
   if (!clean.ok) {
     console.error(`mutate: the unmutated source does not build:\n${clean.output}`);
     return 2;
@@ -373,7 +363,7 @@ async function main() {
     for (const e of entries) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e.pattern]);
     console.log(`mutate: baseline: ${o.full ? 'the whole suite' : `${byFile.size} test file(s)`} on the unmutated code`);
     for (const [file, patterns] of byFile) {
-      const files = file === null ? fs.readdirSync(path.join(ROOT, 'dist', 'test')).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join('dist', 'test', f)) : [distOf(file)];
+      const files = file === null ? allTestFiles() : [distOf(file)];
       const pattern = patterns.includes(null) ? null : patterns.join('|');
       const r = await runTests(files, pattern, o.timeout);
       for (const name of r.failing) baselineFailures.add(name);
