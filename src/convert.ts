@@ -1,7 +1,7 @@
 import type { Layout } from './scan/scan.js';
 import { summarizeCell, type CellSummary } from './describe.js';
 import { InputError, UnsupportedModelError } from './errors.js';
-import { deadNodes, findCycle, removeDeadNodes, removeUnusedInitializers, toposort } from './ir/cleanup.js';
+import { deadNodes, findCycle, removeDeadNodes, removeStaleValueInfo, removeUnusedInitializers, toposort } from './ir/cleanup.js';
 import type { Model } from './ir/model.js';
 import { NameAuthority } from './ir/names.js';
 import { Tape } from './ir/tape.js';
@@ -79,6 +79,7 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
   for (const quant of quantPlans.filter((p) => model.graph.nodes.includes(p.node))) lowerInPlace(model, quant, names);
   removeDeadNodes(model.graph, alreadyDead);
   removeUnusedInitializers(model.graph);
+  removeStaleValueInfo(model.graph);
   dropUnusedDomains(model, [...CELL_DOMAINS, ...QUANT_DOMAINS]);
   relaxSequenceShapes(symbolicAxes);
   toposort(model.graph);

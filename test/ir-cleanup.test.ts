@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InternalError } from '../src/errors.js';
 import { attr } from '../src/ir/attribute.js';
-import { findCycle, pruneOrphans, removeUnusedInitializers, toposort } from '../src/ir/cleanup.js';
+import { findCycle, removeDeadNodes, removeStaleValueInfo, removeUnusedInitializers, toposort } from '../src/ir/cleanup.js';
 import { Graph, Node, Value } from '../src/ir/graph.js';
 import { Tensor } from '../src/ir/tensor.js';
 
@@ -92,23 +92,36 @@ describe('removeUnusedInitializers', () => {
   });
 });
 
-describe('pruneOrphans', () => {
-  it('removes what the seeds fed and nothing reads any more, back to the initializers they leave unread', () => {
+describe('removeDeadNodes', () => {
+  it('removes a detached consumer\'s whole chain, back to the initializers then unread, and keeps what is still read', () => {
     const g = new Graph();
     const x = new Value('x');
     g.inputs.push(x);
     const w = g.addInitializer('w', Tensor.float32([1], [1]));
     const shared = g.addInitializer('shared', Tensor.float32([1], [2]));
     const a = op(g, 'a', [x, w]);
-    const b = op(g, 'b', [a, shared]);
+    op(g, 'b', [a, shared]);
     const kept = op(g, 'kept', [x, shared]);
     g.outputs.push(kept);
     const consumer = g.nodes.find((n) => n.name === 'b')!;
-    consumer.detach();
-    g.nodes.splice(g.nodes.indexOf(consumer), 1);
-    pruneOrphans(g, [b, a, shared]);
+    g.removeNode(consumer);
+    removeDeadNodes(g);
+    removeUnusedInitializers(g);
     assert.deepEqual(order(g), ['kept']);
     assert.deepEqual(g.initializers.map((v) => v.name), ['shared']);
+  });
+
+  it('keeps the nodes it is told to keep (a model\'s own dead nodes), and what they read', () => {
+    const g = new Graph();
+    const x = new Value('x');
+    g.inputs.push(x);
+    const a = op(g, 'a', [x]);
+    op(g, 'own_dead', [a]);
+    const orphan = op(g, 'orphan', [x]);
+    op(g, 'orphan_tail', [orphan]);
+    const own = new Set(g.nodes.filter((n) => n.name === 'own_dead'));
+    removeDeadNodes(g, own);
+    assert.deepEqual(order(g), ['a', 'own_dead']);
   });
 
   it('keeps a node whose output a subgraph still reads', () => {
@@ -117,17 +130,35 @@ describe('pruneOrphans', () => {
     const y = new Value('y');
     g.nodes.push(new Node({ opType: 'If', name: 'if', inputs: [], outputs: [y], attributes: [attr.graph('then_branch', reader(a, 'then'))] }));
     g.outputs.push(y);
-    pruneOrphans(g, [a]);
+    removeDeadNodes(g);
     assert.deepEqual(order(g), ['a', 'if']);
   });
 
   it('removes a node with a subgraph, and what only that subgraph read', () => {
     const g = new Graph();
     const captured = g.addInitializer('captured', Tensor.float32([1], [2]));
+    const inner = op(g, 'inner_source', []);
     const y = new Value('y');
-    g.nodes.push(new Node({ opType: 'If', name: 'if', inputs: [], outputs: [y], attributes: [attr.graph('then_branch', reader(captured, 'then'))] }));
-    pruneOrphans(g, [y]);
+    const branch = reader(captured, 'then');
+    branch.nodes.push(new Node({ opType: 'Op', name: 'reads_outer_node', inputs: [inner], outputs: [new Value('z')] }));
+    g.nodes.push(new Node({ opType: 'If', name: 'if', inputs: [], outputs: [y], attributes: [attr.graph('then_branch', branch)] }));
+    removeDeadNodes(g);
+    removeUnusedInitializers(g);
     assert.deepEqual(order(g), []);
     assert.deepEqual(g.initializers, []);
+  });
+});
+
+describe('removeStaleValueInfo', () => {
+  it('drops value_info of values no node defines or reads, keeps the rest', () => {
+    const g = new Graph();
+    const x = new Value('x');
+    g.inputs.push(x);
+    const a = op(g, 'a', [x]);
+    g.outputs.push(a);
+    const gone = new Value('gone');
+    g.valueInfo.push(a, gone);
+    removeStaleValueInfo(g);
+    assert.deepEqual(g.valueInfo.map((v) => v.name), ['a_out']);
   });
 });

@@ -1,28 +1,8 @@
 import { InternalError } from '../errors.js';
 import type { Graph, Node, Value } from './graph.js';
 
-/**
- * Removes what the given values fed and nothing else reads any more, walking back from
- * `seeds`: nodes whose outputs are all unread, and the initializers they leave unread.
- */
-export function pruneOrphans(graph: Graph, seeds: Iterable<Value>): void {
-  const kept = new Set([...graph.outputs, ...graph.inputs]);
-  const orphanedInitializers = new Set<Value>();
-  const pending = [...seeds];
-  while (pending.length) {
-    const value = pending.pop()!;
-    if (value.useCount > 0 || kept.has(value)) continue;
-    const producer = value.producer;
-    if (!producer) {
-      if (value.constant) orphanedInitializers.add(value);
-    } else if (graph.nodes.includes(producer)) {
-      if (producer.outputs.some((o) => o.useCount > 0 || kept.has(o))) continue;
-      const inputs = [...producer.inputs, ...producer.implicitInputs()].filter((v): v is Value => v !== null);
-      graph.removeNode(producer);
-      pending.push(...inputs);
-    }
-  }
-  graph.initializers = graph.initializers.filter((v) => !orphanedInitializers.has(v));
+/** Drops value_info entries of values that no node defines or reads any more. */
+export function removeStaleValueInfo(graph: Graph): void {
   const live = graph.definedValues();
   graph.valueInfo = graph.valueInfo.filter((v) => live.has(v) || v.useCount > 0);
 }

@@ -55,7 +55,7 @@ export async function inspectCommand(options: InspectCommandOptions, io: Output)
   }
   const kind = { 'brevitas-export': 'Brevitas export', converted: 'converted by qlstm', onnx: 'ONNX model without LSTM cells' }[description.kind];
   const lines = [`${style.strong(printable(options.model))}: ${kind}; opsets ${description.opsets.map((o) => `${t(o.domain)} ${o.version}`).join(', ')}`];
-  for (const v of model.graph.inputs.filter((v) => !model.graph.initializers.includes(v))) lines.push(`  input  ${t(v.name)}: ${t(describeShape(v.info.type))}`);
+  for (const v of realInputs(model.graph)) lines.push(`  input  ${t(v.name)}: ${t(describeShape(v.info.type))}`);
   for (const v of model.graph.outputs) lines.push(`  output ${t(v.name)}: ${t(describeShape(v.info.type))}`);
   for (const cell of description.cells) lines.push(...describeCell(cell));
   io.out(lines.join('\n'));
