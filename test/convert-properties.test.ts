@@ -87,9 +87,10 @@ describe('op counts', () => {
   // The one-iteration projection Scan's body (fused layout): x flattened to rows, one Gemm with
   // the stacked input weights, reshaped back to [steps, batch, gates x H], x passed through.
   const projection = { Reshape: 2, Gemm: 1, Shape: 1, Slice: 1, Concat: 1, Identity: 1 };
-  // The cell update, both layouts: f c, i g and o tanh(c') (3 Mul); the cell-state quantizer
-  // three times and the output quantizer once in float form (4 x Div, Round, Clip, Mul); the
-  // hidden-state tanh quantizer as QDQ; c' = f c + i g (Add); tanh(c').
+  // The cell update, both layouts: f c, i g and o tanh(c') (3 Mul); the quantizers of i g and
+  // of o tanh(c'), which read two dequantized values, in float form (2 x Div, Round, Clip, Mul);
+  // the cell-state quantizer of f c and of c' = f c + i g (Add), and the hidden-state tanh
+  // quantizer, as QDQ; tanh(c').
   const cases: { name: string; layout: 'fused' | 'plain'; main: Record<string, number>; nested: Record<string, number> }[] = [
     {
       name: 'seed_i10_h20',
@@ -106,9 +107,9 @@ describe('op counts', () => {
         Gemm: 2, // the projection's, and h W_h for all gates
         Add: 3, // + projection, + bias, c' = f c + i g
         Split: 1, // the four gates' accumulators
-        QuantizeLinear: 9, DequantizeLinear: 9, // 4 accumulators + 4 activations + tanh(c')
-        Div: 4, Round: 4, Clip: 4, // the float-form quantizers: f c, i g, c', h'
-        Mul: 7, // f c, i g, o tanh(c') + the 4 float-form quantizers' "times scale"
+        QuantizeLinear: 11, DequantizeLinear: 11, // 4 accumulators + 4 activations + f c, c' + tanh(c')
+        Div: 2, Round: 2, Clip: 2, // the float-form quantizers: i g, h'
+        Mul: 5, // f c, i g, o tanh(c') + the 2 float-form quantizers' "times scale"
         Sigmoid: 3, Tanh: 2,
         Identity: 2, // the projection's pass-through, and h' as a scan output besides the state
       },
@@ -125,7 +126,7 @@ describe('op counts', () => {
       nested: {
         Gemm: 8, // x W and h W for each of 4 gates, weights as constants of the body
         Add: 9, // 4 x (x W + h W, + b), c'
-        QuantizeLinear: 9, DequantizeLinear: 9, Div: 4, Round: 4, Clip: 4, Mul: 7,
+        QuantizeLinear: 11, DequantizeLinear: 11, Div: 2, Round: 2, Clip: 2, Mul: 5,
         Sigmoid: 3, Tanh: 2, Identity: 1,
       },
     },
@@ -135,8 +136,8 @@ describe('op counts', () => {
       main: { QuantizeLinear: 1, DequantizeLinear: 1, Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Scan: 1, Unsqueeze: 2 },
       nested: {
         Gemm: 6, Add: 7, // no forget-gate block
-        QuantizeLinear: 7, DequantizeLinear: 7, // 3 accumulators + 3 activations + tanh(c')
-        Div: 4, Round: 4, Clip: 4, Mul: 7,
+        QuantizeLinear: 9, DequantizeLinear: 9, // 3 accumulators + 3 activations + f c, c' + tanh(c')
+        Div: 2, Round: 2, Clip: 2, Mul: 5,
         Sigmoid: 2, Tanh: 2, Identity: 1,
         Sub: 1, // f = Q(1) - i
       },
@@ -149,9 +150,9 @@ describe('op counts', () => {
         Shape: 1, Gather: 1, Concat: 1, ConstantOfShape: 1, Unsqueeze: 2, Scan: 2, Squeeze: 1,
       },
       nested: {
-        ...projection, Gemm: 2, Add: 3, Split: 1, Sigmoid: 3, Tanh: 2, Mul: 7, Div: 4, Round: 4, Identity: 2,
-        QuantizeLinear: 9, DequantizeLinear: 9,
-        Clip: 13, // 6 bits is narrower than int8/uint8: a Clip in each of the 9 QDQ quantizers, + the 4 float-form clamps
+        ...projection, Gemm: 2, Add: 3, Split: 1, Sigmoid: 3, Tanh: 2, Mul: 5, Div: 2, Round: 2, Identity: 2,
+        QuantizeLinear: 11, DequantizeLinear: 11,
+        Clip: 13, // 6 bits is narrower than int8/uint8: a Clip in each of the 11 QDQ quantizers, + the 2 float-form clamps
       },
     },
     {
@@ -161,7 +162,7 @@ describe('op counts', () => {
         Gather: 2, QuantizeLinear: 3, DequantizeLinear: 3, // the export's input and state quantizers, untouched
         Unsqueeze: 2, Scan: 2, Squeeze: 1, // no zero-state nodes: h0 and c0 are graph inputs
       },
-      nested: { ...projection, Gemm: 2, Add: 3, Split: 1, QuantizeLinear: 9, DequantizeLinear: 9, Div: 4, Round: 4, Clip: 4, Mul: 7, Sigmoid: 3, Tanh: 2, Identity: 2 },
+      nested: { ...projection, Gemm: 2, Add: 3, Split: 1, QuantizeLinear: 11, DequantizeLinear: 11, Div: 2, Round: 2, Clip: 2, Mul: 5, Sigmoid: 3, Tanh: 2, Identity: 2 },
     },
   ];
   for (const c of cases) {
