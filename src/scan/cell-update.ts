@@ -26,7 +26,8 @@ export interface Gates {
 export function cellUpdate(tape: Tape, cell: CellDescription, gates: Gates, cellPrev: Value): { hidden: Value; cellState: Value } {
   const q = cell.quantizers;
   const cellStateQuant = prepareQuantizer(tape, 'cell_state_quant', scalarSpec(q.cell_state), true);
-  const cellStateQuantOfTwoCodes = prepareQuantizer(tape, 'cell_state_quant_float', scalarSpec(q.cell_state), false);
+  const cellStateQuantOfTwoCodes =
+    cellStateQuant.form === 'float' ? cellStateQuant : prepareQuantizer(tape, 'cell_state_quant_float', scalarSpec(q.cell_state), false);
   // CIFG: f = Q_input_sigmoid(1) - i, Q(1) evaluated here in Brevitas' float32 arithmetic.
   const forget =
     gates.forget ??
