@@ -33,19 +33,25 @@ const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.
  * (after following links); offset and length are whole numbers that agree with the
  * tensor's type and shape and with the file's size; the tensor has at most 2^31 elements
  * and fits in a protobuf message. Anything else is an InputError naming the model, where
- * the tensor is, and the file.
+ * the tensor is, and the file. Returns every file a tensor is stored in, as checked.
  */
-export function loadExternalData(model: Model, baseDir: string): void {
+export function loadExternalData(model: Model, baseDir: string): ExternalFile[] {
   let root: string;
   try {
     root = fs.realpathSync(baseDir);
   } catch (error) {
     throw new InputError(`the model's folder "${baseDir}" cannot be read (${(error as NodeJS.ErrnoException).code})`, { file: model.source });
   }
+  const files = new Map<string, ExternalFile>();
+  const check = (tensor: TensorFacts, entries: [string, string][], at: ErrorLocation): ExternalSource => {
+    const source = checkExternal(tensor, entries, root, at);
+    if (!files.has(source.real)) files.set(source.real, { location: source.location, real: source.real });
+    return source;
+  };
   const defer = (tensor: Tensor, at: ErrorLocation): Tensor => {
     if (tensor.storage.kind !== 'external') return tensor;
     const where = { file: model.source, ...at };
-    const source = checkExternal(describeTensor(tensor), tensor.storage.entries, root, where);
+    const source = check(tensor, tensor.storage.entries, where);
     let cached: Uint8Array | undefined;
     const read = () => (cached ??= readChecked(source, where));
     return new Tensor(tensor.dataType, tensor.dims, { kind: 'deferred', byteLength: source.length, read }, tensor.name, tensor.extras);
@@ -53,7 +59,7 @@ export function loadExternalData(model: Model, baseDir: string): void {
   visitGraph(model.graph, defer);
   const inline = (label: string) => (proto: Decoded<'TensorProto'>, where: string) => {
     const at = { file: model.source, role: where ? `${label}: ${where}` : label };
-    return readChecked(checkExternal(describeProto(proto), entriesOf(proto), root, at), at);
+    return readChecked(check(describeProto(proto), entriesOf(proto), at), at);
   };
   model.opaque.functions = model.opaque.functions.map((bytes) => {
     const message = decodeOpaque('FunctionProto', bytes);
@@ -65,6 +71,13 @@ export function loadExternalData(model: Model, baseDir: string): void {
     const changed = inlineTensorProtos(message, schemaRoot.lookupType('onnx.TrainingInfoProto'), inline(`training info ${i}`));
     return changed ? encodeOpaque('TrainingInfoProto', message) : bytes;
   });
+  return [...files.values()];
+}
+
+/** A file that holds external data: its location as the model gives it, and its real path. */
+export interface ExternalFile {
+  location: string;
+  real: string;
 }
 
 type Defer = (tensor: Tensor, at: ErrorLocation) => Tensor;
@@ -100,10 +113,6 @@ function visitSparse(sparse: SparseTensor, defer: Defer, role: string, place: Er
 interface TensorFacts {
   dataType: number;
   dims: readonly number[];
-}
-
-function describeTensor(tensor: Tensor): TensorFacts {
-  return { dataType: tensor.dataType, dims: tensor.dims };
 }
 
 function describeProto(proto: Decoded<'TensorProto'>): TensorFacts {

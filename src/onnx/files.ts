@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { decodeModelProto, PROTOBUF_LIMIT } from './codec.js';
-import { loadExternalData } from './external-data.js';
+import { loadExternalData, type ExternalFile } from './external-data.js';
 import { importModel } from './import.js';
 
 /** Reads a file that must exist and be a regular file, with one clear error otherwise. */
@@ -29,8 +29,13 @@ export function readInputFile(file: string, maxBytes = PROTOBUF_LIMIT): Buffer {
 
 /** Loads an ONNX model, with any external data it references, into the IR. */
 export function readModel(file: string): Model {
+  return readModelWithDataFiles(file).model;
+}
+
+/** readModel, and the files the model's external data lives in (checked, not yet read). */
+export function readModelWithDataFiles(file: string): { model: Model; dataFiles: ExternalFile[] } {
   const proto = decodeModelProto(readInputFile(file), file);
   const model = importModel(proto, file);
-  loadExternalData(model, path.dirname(path.resolve(file)));
-  return model;
+  const dataFiles = loadExternalData(model, path.dirname(path.resolve(file)));
+  return { model, dataFiles };
 }

@@ -3,13 +3,10 @@ import path from 'node:path';
 import { convertModel } from '../../convert.js';
 import { CELLS_METADATA_KEY, describeWeights, summarizeCell } from '../../describe.js';
 import { printable, UsageError } from '../../errors.js';
-import type { Graph } from '../../ir/graph.js';
-import type { Tensor } from '../../ir/tensor.js';
 import type { Layout } from '../../scan/scan.js';
-import { decodeModelProto } from '../../onnx/codec.js';
 import { exportModel } from '../../onnx/export.js';
-import { readInputFile, readModel } from '../../onnx/files.js';
-import { importModel } from '../../onnx/import.js';
+import type { ExternalFile } from '../../onnx/external-data.js';
+import { readModel, readModelWithDataFiles } from '../../onnx/files.js';
 import { assertLoadCheckBounded, assertRuntimeLoads } from '../../run/load-check.js';
 import { formatBytes, json, style, type Output } from '../output.js';
 import { checkOutputPath, writeFileAtomic } from '../write-output.js';
@@ -26,9 +23,13 @@ export interface ConvertCommandOptions {
 
 export async function convertCommand(options: ConvertCommandOptions, io: Output): Promise<number> {
   refuseSameFile(options.input, options.output);
-  if (fs.existsSync(options.output)) refuseExternalDataOf(options.input, options.output);
+  let input: ReturnType<typeof readModelWithDataFiles> | undefined;
+  if (fs.existsSync(options.output)) {
+    input = readModelWithDataFiles(options.input);
+    refuseDataFileOf(options.input, input.dataFiles, options.output);
+  }
   checkOutputPath(options.output, options);
-  const model = readModel(options.input);
+  const { model } = input ?? readModelWithDataFiles(options.input);
   if (model.metadata(CELLS_METADATA_KEY) !== undefined) {
     throw new UsageError(`is already converted by qlstm (its metadata has "${CELLS_METADATA_KEY}"); convert the original Brevitas export instead`, {
       file: options.input,
@@ -77,32 +78,12 @@ function refuseSameFile(input: string, output: string): void {
 }
 
 /** Replacing a file the input model reads its weights from would destroy the input. */
-function refuseExternalDataOf(input: string, output: string): void {
-  const model = importModel(decodeModelProto(readInputFile(input), input), input);
-  const folder = path.dirname(path.resolve(input));
+function refuseDataFileOf(input: string, dataFiles: ExternalFile[], output: string): void {
   const target = realPath(output);
-  for (const location of externalLocations(model.graph)) {
-    if (realPath(path.resolve(folder, location)) === target) {
-      throw new UsageError(`is external data of the input model ${input} ("${printable(location, 160)}"); choose another output so the original is kept`, {
-        file: output,
-      });
-    }
+  const hit = dataFiles.find((f) => f.real === target);
+  if (hit) {
+    throw new UsageError(`is external data of the input model ${input} ("${printable(hit.location, 160)}"); choose another output so the original is kept`, {
+      file: output,
+    });
   }
-}
-
-function externalLocations(graph: Graph): string[] {
-  const locations: string[] = [];
-  const visit = (t: Tensor) => {
-    if (t.storage.kind === 'external') locations.push(...t.storage.entries.filter(([k]) => k === 'location').map(([, v]) => v));
-  };
-  for (const value of graph.initializers) if (value.constant) visit(value.constant);
-  for (const node of graph.nodes) {
-    for (const { value: v } of node.attributes) {
-      if (v.kind === 'tensor') visit(v.value);
-      if (v.kind === 'tensors') v.value.forEach(visit);
-      if (v.kind === 'graph') locations.push(...externalLocations(v.value));
-      if (v.kind === 'graphs') for (const g of v.value) locations.push(...externalLocations(g));
-    }
-  }
-  return locations;
 }
