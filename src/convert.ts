@@ -75,9 +75,10 @@ export function convertModel(model: Model, options: ConvertOptions = {}): Conver
     const parameters = replaceCell(model, cell, names, { layout, staticShapes });
     recorded.push(recordCell(cell, layout, parameters));
   }
-  // Quant nodes that fed only the cells' weights went with them; the others are lowered.
-  for (const quant of quantPlans.filter((p) => model.graph.nodes.includes(p.node))) lowerInPlace(model, quant, names);
+  // What fed only the cells goes (Quant nodes of their weights included); the Quant nodes left are lowered.
   removeDeadNodes(model.graph, alreadyDead);
+  const live = new Set(model.graph.nodes);
+  for (const quant of quantPlans.filter((p) => live.has(p.node))) lowerInPlace(model, quant, names);
   removeUnusedInitializers(model.graph);
   removeStaleValueInfo(model.graph);
   dropUnusedDomains(model, [...CELL_DOMAINS, ...QUANT_DOMAINS]);
