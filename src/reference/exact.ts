@@ -1,11 +1,11 @@
 /**
- * Exact sums of float32 products, as integers times 2^-SHIFT. Every float32 is m 2^e with an
+ * Exact sums of float32 products, as integers times 2^-298 (SHIFT_NUMBER). Every float32 is m 2^e with an
  * integer m below 2^24 and e >= -149, so a product of two is an integer times 2^-298 and any
  * sum of them is exact in a BigInt. Used only near rounding boundaries, where it decides the
  * nominal code and the distance to the boundary.
  */
+import { MAX_FLOAT32 } from './float32.js';
 
-const SHIFT = 298n;
 const SHIFT_NUMBER = 298;
 
 const view = new DataView(new ArrayBuffer(4));
@@ -21,13 +21,13 @@ function decompose(x: number): [bigint, number] {
   return [sign * BigInt(fraction | 0x800000), biased - 150];
 }
 
-/** x (a float32) times 2^SHIFT, exactly. */
+/** x (a float32) times 2^SHIFT_NUMBER, exactly. */
 export function exactOf(x: number): bigint {
   const [m, e] = decompose(x);
   return m << BigInt(e + SHIFT_NUMBER);
 }
 
-/** a * b (float32 values) times 2^SHIFT, exactly. */
+/** a * b (float32 values) times 2^SHIFT_NUMBER, exactly. */
 export function exactProduct(a: number, b: number): bigint {
   const [ma, ea] = decompose(a);
   const [mb, eb] = decompose(b);
@@ -65,8 +65,7 @@ export function roundToFloat32(n: bigint): number {
   const half = 1n << (drop - 1n);
   if (remainder > half || (remainder === half && (m & 1n) === 1n)) m += 1n;
   const v = Number(m) * 2 ** quantum;
-  const r = v > 3.4028234663852886e38 ? Infinity : v;
+  const r = v > MAX_FLOAT32 ? Infinity : v;
   return negative ? -r : r;
 }
 
-export { SHIFT };

@@ -100,7 +100,7 @@ export async function openSession(bytes: Uint8Array, options: SessionOptions = {
  * is an input error (exit 2); one qlstm built is qlstm's fault (exit 4), never the user's.
  * onnxruntime's message is kept in the text and as the cause.
  */
-export function runtimeRefused(error: unknown, stage: 'load' | 'run', at: { file: string; origin: ModelOrigin }): QlstmError {
+function runtimeRefused(error: unknown, stage: 'load' | 'run', at: { file: string; origin: ModelOrigin }): QlstmError {
   const reason = runtimeReason(error);
   const what = stage === 'load' ? 'cannot load' : 'failed to run';
   if (at.origin === 'qlstm') {

@@ -83,12 +83,12 @@ export function compareElements(
     const offGrid = q === null ? null : !onGrid(g, q) ? 'the model\'s value' : !onGrid(x, q) ? 'the expected value' : null;
     const equal = sameValue(g, x);
     if (equal) c.exact++;
-    else {
+    const abs = equal ? 0 : absError(g, x);
+    const inLsb = equal ? null : lsbError(g, x, q, offGrid === null, abs);
+    if (!equal) {
       c.differing++;
       const place = placeAt(e);
       c.firstMismatch ??= elementReport(e, expected.shape, place, g, x, lsb);
-      const abs = absError(g, x);
-      const inLsb = lsbError(g, x, q, offGrid === null, abs);
       c.maxErrorAbs = Math.max(c.maxErrorAbs, abs);
       if (inLsb !== null) c.maxErrorLsb = Math.max(c.maxErrorLsb ?? 0, inLsb);
       if (perStep && place && place.step !== null) perStep[place.step] = Math.max(perStep[place.step]!, inLsb ?? abs);
@@ -98,8 +98,6 @@ export function compareElements(
       continue;
     }
     if (equal) continue;
-    const abs = absError(g, x);
-    const inLsb = lsbError(g, x, q, true, abs);
     if (strict) {
       unexplained(e, g, x, lsb, 'differs (--strict demands bit equality)');
     } else if ((inLsb !== null && inLsb <= tolerance.lsb) || abs <= tolerance.abs) {
@@ -119,16 +117,16 @@ export function compareElements(
       unexplained(e, g, x, lsb);
     }
   }
-  if (map && map.cell.length && Array.from(map.cell).every((k) => k < 0)) c.maxFloatError = Math.max(c.maxFloatError, c.maxErrorAbs);
+  if (map && map.cell.length && map.cell.every((k) => k < 0)) c.maxFloatError = Math.max(c.maxFloatError, c.maxErrorAbs);
   c.analysis = strict
     ? 'strict: bit equality'
     : !map
       ? 'compared directly (no tie analysis)'
       : outputLsb === null
         ? 'float output: compared directly'
-        : Array.from(map.cell).every((k) => golden?.cells[k])
+        : map.cell.every((k) => Boolean(golden?.cells[k]))
           ? 'differences judged by tie analysis of the cell(s)'
-          : Array.from(map.cell).some((k) => golden?.cells[k])
+          : map.cell.some((k) => Boolean(golden?.cells[k]))
             ? 'differences judged by tie analysis where the cell\'s hidden states are among the outputs compared, directly elsewhere'
             : 'compared directly: the cell\'s hidden states are not among the outputs compared';
   return c;

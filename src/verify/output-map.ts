@@ -1,10 +1,10 @@
 import type { Model } from '../ir/model.js';
-import { decodeModelProto } from '../onnx/codec.js';
 import { exportModel } from '../onnx/export.js';
-import { importModel } from '../onnx/import.js';
 import type { NdArray } from '../run/npy.js';
 import { cutAt } from './cut.js';
-import { runRepeatedly } from './runs.js';
+import { openSession } from '../run/session.js';
+import { cloneModel } from './model-io.js';
+import { repeatRuns } from './runs.js';
 
 /** Which cell output element each element of a graph output is a copy of. */
 export interface ElementMap {
@@ -35,7 +35,7 @@ export async function mapOutputsToCells(
   feeds: Record<string, NdArray>,
   outputs: readonly string[],
 ): Promise<Map<string, ElementMap> | string> {
-  const tail = importModel(decodeModelProto(exportModel(model), model.source), model.source);
+  const tail = cloneModel(model);
   const cut = cellOutputs.flat();
   const problem = cutAt(tail, cut);
   if (problem) return problem;
@@ -52,33 +52,39 @@ export async function mapOutputsToCells(
   const maps = new Map<string, ElementMap>();
   const found = new Map<string, Float64Array>(); // code found per output element (0: none yet, -1: computed)
   for (const name of outputs) found.set(name, new Float64Array(0));
-  for (let from = 0; from < total; from += CODES_PER_PASS) {
-    const to = Math.min(total, from + CODES_PER_PASS);
-    const runs: Record<string, NdArray>[] = [];
-    for (const sign of [1, -1]) {
-      const coded: Record<string, NdArray> = {};
-      for (const s of segments) {
-        const data = new Float32Array(s.size);
-        for (let i = Math.max(from, s.start); i < Math.min(to, s.start + s.size); i++) data[i - s.start] = sign * (i - from + 1);
-        coded[s.name] = { shape: values[s.name]!.shape, data };
+  const source = `${model.source} (graph after the cells)`;
+  const session = await openSession(bytes, { level: 'disabled', source });
+  try {
+    for (let from = 0; from < total; from += CODES_PER_PASS) {
+      const to = Math.min(total, from + CODES_PER_PASS);
+      const runs: Record<string, NdArray>[] = [];
+      for (const sign of [1, -1]) {
+        const coded: Record<string, NdArray> = {};
+        for (const s of segments) {
+          const data = new Float32Array(s.size);
+          for (let i = Math.max(from, s.start); i < Math.min(to, s.start + s.size); i++) data[i - s.start] = sign * (i - from + 1);
+          coded[s.name] = { shape: values[s.name]!.shape, data };
+        }
+        const tailFeeds = Object.fromEntries(Object.entries({ ...feeds, ...coded }).filter(([n]) => tailInputs.has(n)));
+        const run = await repeatRuns(session, tailFeeds, source);
+        if (run.disagreements.length) return 'onnxruntime gave different results on two runs of the graph after the cells';
+        runs.push(run.outputs);
       }
-      const tailFeeds = Object.fromEntries(Object.entries({ ...feeds, ...coded }).filter(([n]) => tailInputs.has(n)));
-      const run = await runRepeatedly(bytes, 'disabled', tailFeeds, `${model.source} (graph after the cells)`);
-      if (run.disagreements.length) return 'onnxruntime gave different results on two runs of the graph after the cells';
-      runs.push(run.outputs);
-    }
-    for (const name of outputs) {
-      const [plus, minus] = [runs[0]![name]!, runs[1]![name]!];
-      let codes = found.get(name)!;
-      if (codes.length === 0) found.set(name, (codes = new Float64Array(plus.data.length)));
-      for (let e = 0; e < codes.length; e++) {
-        const a = plus.data[e]!;
-        const b = minus.data[e]!;
-        if (a === 0 && b === 0) continue; // not a code of this pass (or a computed zero)
-        const isCode = Number.isInteger(a) && a >= 1 && a <= to - from && b === -a;
-        codes[e] = isCode && codes[e] === 0 ? from + a : -1;
+      for (const name of outputs) {
+        const [plus, minus] = [runs[0]![name]!, runs[1]![name]!];
+        let codes = found.get(name)!;
+        if (codes.length === 0) found.set(name, (codes = new Float64Array(plus.data.length)));
+        for (let e = 0; e < codes.length; e++) {
+          const a = plus.data[e]!;
+          const b = minus.data[e]!;
+          if (a === 0 && b === 0) continue; // not a code of this pass (or a computed zero)
+          const isCode = Number.isInteger(a) && a >= 1 && a <= to - from && b === -a;
+          codes[e] = isCode && codes[e] === 0 ? from + a : -1;
+        }
       }
     }
+  } finally {
+    await session.release();
   }
   for (const name of outputs) {
     const codes = found.get(name)!;

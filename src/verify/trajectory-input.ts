@@ -44,7 +44,7 @@ export function trajectoryInput(
 }
 
 /** [A, B, F] -> [B, A, F] */
-export function swapLeadingAxes(data: Float32Array, a: number, b: number, features: number): Float32Array {
+function swapLeadingAxes(data: Float32Array, a: number, b: number, features: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let i = 0; i < a; i++) {
     for (let j = 0; j < b; j++) out.set(data.subarray((i * b + j) * features, (i * b + j + 1) * features), (j * a + i) * features);
