@@ -30,6 +30,11 @@ const READERS: Record<string, { size: number; read: (view: DataView, offset: num
  * element type, and the data length.
  */
 export function parseNpy(bytes: Uint8Array, file: string): NdArray {
+  return readNpy(bytes, file).array;
+}
+
+/** parseNpy, with the element type the file stored (numpy's descr, e.g. '<f4'). */
+export function readNpy(bytes: Uint8Array, file: string): { array: NdArray; descr: string } {
   const fail = (problem: string): never => {
     throw new InputError(`not a readable .npy array: ${problem}`, { file });
   };
@@ -59,7 +64,7 @@ export function parseNpy(bytes: Uint8Array, file: string): NdArray {
   } else {
     for (let i = 0; i < count; i++) data[i] = reader.read(view, dataStart + i * reader.size);
   }
-  return { shape, data };
+  return { array: { shape, data }, descr };
 }
 
 function latin1(bytes: Uint8Array): string {

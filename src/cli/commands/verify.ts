@@ -4,9 +4,9 @@ import { readModel } from '../../onnx/files.js';
 import { recognizeCells } from '../../recognize/cell.js';
 import type { NdArray } from '../../run/npy.js';
 import type { OptimizationLevel } from '../../run/session.js';
-import { loadArrays } from '../../verify/arrays.js';
+import { loadArraySources } from '../../verify/arrays.js';
 import { verifyAgainstGoldens } from '../../verify/golden.js';
-import { arraySources, checkInputShapes, checkInputTypes, realInputNames } from '../../verify/input-checks.js';
+import { checkInputShapes, checkInputTypes, realInputNames } from '../../verify/input-checks.js';
 import { junitXml } from '../../verify/junit.js';
 import { checkNotSwapped } from '../../verify/mistakes.js';
 import type { Progress } from '../../verify/progress.js';
@@ -71,10 +71,10 @@ function selectedOutputs(model: Model, options: VerifyCommandOptions): string[] 
 
 function loadInputs(model: Model, options: VerifyCommandOptions): Map<string, NdArray> {
   const names = realInputNames(model);
-  const inputs = loadArrays(options.inputs, names, 'graph inputs');
-  checkInputTypes(options.inputs, names, options.castInputs, 'input');
-  checkInputShapes(model, inputs, options.inputs);
-  return inputs;
+  const inputs = loadArraySources(options.inputs, names, 'graph inputs');
+  checkInputTypes(inputs, options.castInputs, 'input');
+  checkInputShapes(model, inputs);
+  return new Map([...inputs].map(([name, loaded]) => [name, loaded.array]));
 }
 
 async function goldenMode(options: VerifyCommandOptions, tolerance: ToleranceSpec, progress: Progress): Promise<VerifyReport> {
@@ -85,9 +85,10 @@ async function goldenMode(options: VerifyCommandOptions, tolerance: ToleranceSpe
   const outputs = selectedOutputs(model, options);
   checkToleranceNames(tolerance, outputs, model.source);
   const inputs = loadInputs(model, options);
-  const expected = loadArrays(options.expected, outputs, options.outputs.length ? 'selected outputs' : 'graph outputs');
-  checkInputTypes(options.expected, outputs, false, 'expected');
-  const labels = new Map([...arraySources(options.expected, outputs)].map(([name, s]) => [name, s.label]));
+  const loaded = loadArraySources(options.expected, outputs, options.outputs.length ? 'selected outputs' : 'graph outputs');
+  checkInputTypes(loaded, false, 'expected');
+  const expected = new Map([...loaded].map(([name, l]) => [name, l.array]));
+  const labels = new Map([...loaded].map(([name, l]) => [name, l.label]));
   return verifyAgainstGoldens({ model, inputs, expected, expectedLabels: labels, tolerance, strict: options.strict, levels: options.levels, progress });
 }
 
