@@ -11,16 +11,9 @@ import type { Gates } from './cell-update.js';
 import { gateActivation } from './gate.js';
 import { stackedBias, stackedWeights } from './weights.js';
 
+/** The gates a fused body computes, in the order the recognizer stacked their weights (CIFG: no forget gate). */
 export function fusedOrder(cell: CellDescription): Gate[] {
-  return cell.cifg ? ['input', 'cell', 'output'] : ['input', 'forget', 'cell', 'output'];
-}
-
-/** Names of the constants that hold the cell's parameters, for the model's metadata. */
-export interface ParameterNames {
-  inputWeights: string;
-  recurrentWeights: string;
-  bias: string | null;
-  order: Gate[];
+  return cell.inputStack.order.slice(0, cell.cifg ? 3 : 4);
 }
 
 /**
