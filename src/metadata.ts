@@ -7,7 +7,7 @@ import type { CellParameters } from './scan/scan.js';
 
 /** Model metadata key under which a converted model records its cells (docs/design.md, section 4). */
 export const CELLS_METADATA_KEY = 'qlstm.cells';
-export const METADATA_VERSION = 2;
+const METADATA_VERSION = 2;
 
 /** One converted cell as recorded in the model: its summary, its boundary values and its constants. */
 export interface RecordedCell extends CellSummary {

@@ -8,7 +8,7 @@ export function integerRange(bitWidth: number, signed: boolean, narrow: boolean)
 }
 
 /** The integer type QuantizeLinear stores a quantizer of 8 bits or fewer in, and its range. */
-export function storageOf(q: { signed: boolean }): { signed: boolean; min: number; max: number } {
+function storageOf(q: { signed: boolean }): { signed: boolean; min: number; max: number } {
   return q.signed ? { signed: true, min: -128, max: 127 } : { signed: false, min: 0, max: 255 };
 }
 

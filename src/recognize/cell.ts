@@ -16,6 +16,7 @@ import {
   type WeightStack,
 } from './description.js';
 import { isQuantNode } from './quant-node.js';
+import { SHAPE_PRESERVING } from './sequence-axes.js';
 import { intFlag, readQuantizerInputs, readRounding } from './quantizer.js';
 import { readCellBias, readCellWeight } from './weight.js';
 
@@ -140,7 +141,6 @@ function initialState(value: Value | null, hiddenSize: number, at: ErrorLocation
 }
 
 /** Ops through which a value keeps its input's shape. */
-const SAME_SHAPE = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity', 'Quant']);
 
 /** The shape a value is declared with, or that the value it copies is declared with, if any. */
 function declaredShape(start: Value): (number | undefined)[] | undefined {
@@ -149,7 +149,7 @@ function declaredShape(start: Value): (number | undefined)[] | undefined {
     const type = value.info.type;
     if (type?.kind === 'tensor' && type.shape) return type.shape.map((d) => d.value);
     const producer: Value['producer'] = value.producer;
-    if (!producer || !SAME_SHAPE.has(producer.opType)) return undefined;
+    if (!producer || !SHAPE_PRESERVING.has(producer.opType)) return undefined;
     value = producer.input(0);
   }
   return undefined;

@@ -2,11 +2,12 @@ import { UnsupportedModelError, type ErrorLocation } from '../errors.js';
 import { DataType, dataTypeName } from '../ir/data-type.js';
 import type { Node, Value } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
-import { dequantizeCode, quantizeCode } from '../quant/fake-quantize.js';
+import { dequantizeCode, fakeQuantize } from '../quant/fake-quantize.js';
 import { integerRange } from '../quant/range.js';
 import { roundHalfEven } from '../quant/rounding.js';
 import { constantOf } from './constants.js';
 import { readQuantNode } from './quant-node.js';
+import { checkPositiveFinite } from './quantizer.js';
 
 /** How a dequantized constant was quantized, as far as its expression tells. */
 export interface QuantizedFrom {
@@ -116,7 +117,7 @@ function dequantize(node: Node, x: ConstantValue, here: (role: string) => ErrorL
   if (!type) throw new UnsupportedModelError(`dequantizes ${dataTypeName(x.dataType)}, expected an integer type`, here('input 0'));
   const params = affine(node, x, here, x.dataType);
   const data = new Float32Array(x.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = f32(x.data[i]! - params.zeroOf(i)) * params.scaleOf(i);
+  for (let i = 0; i < data.length; i++) data[i] = dequantizeCode(x.data[i]!, { scale: params.scaleOf(i), zeroPoint: params.zeroOf(i) });
   const range = x.quantizedFrom ?? { bits: type.bits, signed: type.signed, narrow: false, granularity: 'per-tensor' as const };
   return { dims: x.dims, data, dataType: DataType.FLOAT, source: x.source, quantizedFrom: { ...range, granularity: params.perChannel ? 'per-channel' : 'per-tensor' } };
 }
@@ -196,14 +197,14 @@ function quantNode(node: Node, x: ConstantValue, at: ErrorLocation): ConstantVal
   const data = new Float32Array(x.data.length);
   for (let i = 0; i < data.length; i++) {
     const q = { scale: plan.scale.values[scaleAt(i)]!, zeroPoint: plan.zeroPoint.values[zeroAt(i)]!, min: plan.min, max: plan.max, rounding: plan.rounding };
-    data[i] = dequantizeCode(quantizeCode(x.data[i]!, q), q);
+    data[i] = fakeQuantize(x.data[i]!, q);
   }
   const granularity = plan.scale.values.length > 1 ? 'per-channel' : 'per-tensor';
   return { dims: x.dims, data, dataType: DataType.FLOAT, source: x.source, quantizedFrom: { bits: plan.bits, signed: plan.signed, narrow: plan.narrow, granularity } };
 }
 
 /** For numpy broadcasting of a parameter of shape `small` over a tensor of shape `big`: element index -> parameter index. */
-export function broadcastIndexer(small: readonly number[], big: readonly number[], at: ErrorLocation): (i: number) => number {
+function broadcastIndexer(small: readonly number[], big: readonly number[], at: ErrorLocation): (i: number) => number {
   if (small.length > big.length || small.some((d, k) => d !== 1 && d !== big[big.length - small.length + k])) {
     throw new UnsupportedModelError(`a parameter of shape [${small.join(', ')}] does not broadcast to [${big.join(', ')}]`, at);
   }
@@ -237,8 +238,4 @@ function integers(numbers: ReturnType<Tensor['numbers']>, source: Value, at: Err
     if (!Number.isInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new UnsupportedModelError(`"${source.name}" holds ${n}, outside the int32 range`, at);
     return n;
   });
-}
-
-function checkPositiveFinite(scale: number, at: ErrorLocation): void {
-  if (!Number.isFinite(scale) || scale <= 0) throw new UnsupportedModelError(`scale is ${scale}, expected a finite number greater than 0`, at);
 }

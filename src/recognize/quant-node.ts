@@ -9,7 +9,7 @@ import { refuseDuplicateAttributes } from './attributes.js';
 
 /** qonnx moved Quant (and QuantLSTMCell) from `onnx.brevitas` to this domain in Brevitas 0.12. */
 export const QUANT_DOMAINS = ['qonnx.custom_op.general', 'onnx.brevitas'] as const;
-export const MAX_QUANT_BITS = 32;
+const MAX_QUANT_BITS = 32;
 
 export function isQuantNode(node: Node): boolean {
   return node.opType === 'Quant' && (QUANT_DOMAINS as readonly string[]).includes(node.domain);

@@ -39,10 +39,12 @@ export function scalarInput(node: Node, index: number, at: ErrorLocation): { val
   return { value: tensor.numbers(at)[0]!, dataType: tensor.dataType };
 }
 
+export function checkPositiveFinite(scale: number, at: ErrorLocation): void {
+  if (!Number.isFinite(scale) || scale <= 0) throw new UnsupportedModelError(`scale is ${scale}, expected a finite number greater than 0`, at);
+}
+
 export function checkScale(scale: number, at: ErrorLocation): number {
-  if (!Number.isFinite(scale) || scale <= 0) {
-    throw new UnsupportedModelError(`scale is ${scale}, expected a finite number greater than 0`, at);
-  }
+  checkPositiveFinite(scale, at);
   if (scale < MIN_SCALE || scale > MAX_SCALE) {
     throw new UnsupportedModelError(`scale is ${scale}, outside [2^-60, 2^60] where qlstm's float32 arithmetic is exact`, at);
   }

@@ -5,8 +5,8 @@ import { constantOf } from './constants.js';
 export const SEQUENCE_DIM = 'sequence_length';
 export const BATCH_DIM = 'batch_size';
 
-/** Ops through which an axis of the output is the same axis of input 0. */
-const SAME_AXES = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity', 'Quant']);
+/** Ops whose output has input 0's shape, axis for axis (the quantizer chains around a cell). */
+export const SHAPE_PRESERVING = new Set(['QuantizeLinear', 'DequantizeLinear', 'Clip', 'Identity', 'Quant']);
 
 /** Axis index -> symbolic name, for one value. */
 export type AxisNames = Map<number, string>;
@@ -39,7 +39,7 @@ function traceBack(start: Value, startAxes: AxisNames, found: Map<Value, AxisNam
     found.set(value, new Map([...(found.get(value) ?? []), ...axes]));
     const producer: Value['producer'] = value.producer;
     if (!producer) return;
-    if (SAME_AXES.has(producer.opType)) {
+    if (SHAPE_PRESERVING.has(producer.opType)) {
       value = producer.input(0);
     } else if (producer.opType === 'Gather' && isScalarGatherOnAxis0(producer)) {
       axes = new Map([...axes].map(([axis, name]) => [axis + 1, name]));

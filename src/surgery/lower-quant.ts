@@ -14,6 +14,5 @@ export function lowerQuantNode(plan: QuantPlan, tape: Tape): void {
   const x = node.input(0)!;
   const output = node.outputs[0]!;
   node.detach();
-  const spec = { scale: plan.scale, zeroPoint: plan.zeroPoint, bits: plan.bits, signed: plan.signed, min: plan.min, max: plan.max, rounding: plan.rounding };
-  applyQuantizer(tape, x, prepareQuantizer(tape, 'quant', spec, true), 'quant', output);
+  applyQuantizer(tape, x, prepareQuantizer(tape, 'quant', plan, true), 'quant', output);
 }
