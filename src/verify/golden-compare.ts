@@ -4,9 +4,8 @@ import { absError, elementReport, hiddenPosition, onGrid, placeOf, sameValue, ty
 import type { GoldenCells } from './golden-cells.js';
 import type { DescribedCell } from './metadata.js';
 import type { ElementMap } from './output-map.js';
-import type { ElementReport, OutputReport, TieSample } from './report.js';
+import { TIE_SAMPLES, type ElementReport, type OutputReport, type TieSample } from './report.js';
 
-const TIE_SAMPLES = 5;
 
 /** One output's element-by-element comparison, before tie analysis settles what is pending. */
 export interface Comparison {

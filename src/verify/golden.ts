@@ -6,7 +6,7 @@ import type { OptimizationLevel } from '../run/session.js';
 import type { TrajectoryReport } from '../reference/types.js';
 import { cellShape, goldenCells, type GoldenCells } from './golden-cells.js';
 import { compareElements, finishOutput } from './golden-compare.js';
-import { checkGoldenOrder, checkGoldenShapes, floatOutputMistake } from './mistakes.js';
+import { checkGoldenOrder, checkGoldenShapes, floatOutputMistake, hasCells } from './mistakes.js';
 import { readCellsMetadata } from './metadata.js';
 import { cloneModel, feedsFor } from './model-io.js';
 import { mapOutputsToCells, type ElementMap } from './output-map.js';
@@ -42,7 +42,7 @@ export async function verifyAgainstGoldens(check: GoldenCheck): Promise<VerifyRe
   const progress = check.progress ?? silent;
   const tolerance = check.tolerance ?? NO_TOLERANCE;
   const strict = Boolean(check.strict);
-  if (model.graph.nodes.some((n) => n.opType === 'QuantLSTMCell')) {
+  if (hasCells(model)) {
     throw new UsageError('is a Brevitas export with QuantLSTMCell nodes, which onnxruntime cannot run: convert it first', { file: model.source });
   }
   const names = [...check.expected.keys()];

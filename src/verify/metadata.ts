@@ -2,16 +2,12 @@ import { InputError } from '../errors.js';
 import { DataType, dataTypeName } from '../ir/data-type.js';
 import type { Graph, Value } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import type { ReferenceBoundary, ReferenceCell, ReferenceGate, ReferenceQuantizer, ReferenceQuantizerName, RoundingMode } from '../reference/types.js';
-import { integerBounds } from './quant-lowering.js';
+import type { ReferenceBoundary, ReferenceCell, ReferenceGate, ReferenceQuantizer, ReferenceQuantizerName } from '../reference/types.js';
+import { QUANTIZER_ORDER } from '../reference/from-export.js';
+import { integerRange, ROUNDING_MODES } from '../reference/quantizer.js';
 
 export const CELLS_KEY = 'qlstm.cells';
 
-const QUANTIZERS: readonly ReferenceQuantizerName[] = [
-  'output', 'cell_state', 'input_acc', 'forget_acc', 'cell_acc', 'output_acc',
-  'input_sigmoid', 'forget_sigmoid', 'cell_tanh', 'output_sigmoid', 'hidden_state_tanh',
-];
-const ROUNDINGS: readonly RoundingMode[] = ['ROUND', 'HALF_EVEN', 'CEIL', 'FLOOR', 'UP', 'DOWN', 'ROUND_TO_ZERO', 'HALF_UP', 'HALF_DOWN', 'DPU'];
 const GATES = ['input', 'forget', 'cell', 'output'] as const;
 type GateName = (typeof GATES)[number];
 const GATE_QUANTIZERS: Record<GateName, [ReferenceQuantizerName, ReferenceQuantizerName]> = {
@@ -85,8 +81,8 @@ function describedCell(raw: unknown, key: string, initializers: Map<string, Valu
   weightSummary(c.weights, `${key}.weights`, fail);
 
   const q = object(c.quantizers, `${key}.quantizers`, fail);
-  for (const k of Object.keys(q)) if (!QUANTIZERS.includes(k as ReferenceQuantizerName)) fail(`${key}.quantizers.${k}`, 'is not a quantizer of the cell');
-  const quantizers = Object.fromEntries(QUANTIZERS.map((n) => [n, quantizer(q[n], `${key}.quantizers.${n}`, fail)])) as Record<ReferenceQuantizerName, ReferenceQuantizer>;
+  for (const k of Object.keys(q)) if (!QUANTIZER_ORDER.includes(k as ReferenceQuantizerName)) fail(`${key}.quantizers.${k}`, 'is not a quantizer of the cell');
+  const quantizers = Object.fromEntries(QUANTIZER_ORDER.map((n) => [n, quantizer(q[n], `${key}.quantizers.${n}`, fail)])) as Record<ReferenceQuantizerName, ReferenceQuantizer>;
 
   const v = object(c.values, `${key}.values`, fail);
   const boundary: ReferenceBoundary = {
@@ -143,12 +139,12 @@ function quantizer(raw: unknown, key: string, fail: Fail): ReferenceQuantizer {
   if (typeof bits !== 'number' || !Number.isInteger(bits) || bits < 2 || bits > 24) fail(`${key}.bits`, `is ${show(bits)}; expected a whole number from 2 to 24`);
   const signed = boolean(o.signed, `${key}.signed`, fail);
   const narrow = boolean(o.narrow, `${key}.narrow`, fail);
-  const { min, max } = integerBounds(bits as number, signed, narrow);
+  const { min, max } = integerRange(bits as number, signed, narrow);
   const zeroPoint = o.zeroPoint;
   if (typeof zeroPoint !== 'number' || !Number.isInteger(zeroPoint) || zeroPoint < min || zeroPoint > max) {
     fail(`${key}.zeroPoint`, `is ${show(zeroPoint)}; expected a whole number from ${min} to ${max}`);
   }
-  const rounding = oneOf(o.rounding, ROUNDINGS, `${key}.rounding`, fail);
+  const rounding = oneOf(o.rounding, ROUNDING_MODES, `${key}.rounding`, fail);
   return { scale: scale as number, zeroPoint: zeroPoint as number, min, max, rounding };
 }
 

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { NdArray } from '../run/npy.js';
 import { sameValue } from './elements.js';
+import { CELLS_KEY } from './metadata.js';
 
 const compact = (shape: readonly number[]) => `[${shape.join(',')}]`;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -71,12 +72,17 @@ export function floatOutputMistake(name: string, maxError: number): never {
   );
 }
 
+/** A Brevitas export: it still has the cells onnxruntime cannot run. */
+export function hasCells(model: Model): boolean {
+  return model.graph.nodes.some((n) => n.opType === 'QuantLSTMCell');
+}
+
 /**
  * Reference mode takes the Brevitas export first: a first model that is qlstm's conversion
  * (qlstm metadata, no QuantLSTMCell) and a second with cells were given the other way round.
  */
-export function checkNotSwapped(original: Model, converted: Model, hasCells: (m: Model) => boolean): void {
-  if (!hasCells(original) && original.metadata('qlstm.cells') !== undefined && hasCells(converted)) {
+export function checkNotSwapped(original: Model, converted: Model): void {
+  if (!hasCells(original) && original.metadata(CELLS_KEY) !== undefined && hasCells(converted)) {
     throw new UsageError(
       `ORIGINAL and CONVERTED are swapped: ${original.source} is qlstm's conversion (qlstm.cells metadata, no QuantLSTMCell) and ${converted.source} has QuantLSTMCell nodes; give the Brevitas export first: qlstm verify ${converted.source} ${original.source}`,
     );

@@ -4,6 +4,7 @@ import { Node, Value, type Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { NameAuthority } from '../ir/names.js';
 import { Tensor } from '../ir/tensor.js';
+import { integerRange } from '../reference/quantizer.js';
 
 /** Domains a qonnx Quant node comes in (Brevitas before 0.12 used onnx.brevitas). */
 export const QUANT_NODE_DOMAINS = ['qonnx.custom_op.general', 'onnx.brevitas'];
@@ -58,7 +59,7 @@ function lowerOne(graph: Graph, names: NameAuthority, plan: { node: Node; bits: 
     const v = graph.addInitializer(names.fresh(`${prefix}/${label}`), Tensor.float32([], [value]));
     return v;
   };
-  const { min, max } = integerBounds(plan.bits, plan.signed, plan.narrow);
+  const { min, max } = integerRange(plan.bits, plan.signed, plan.narrow);
   const at = graph.nodes.indexOf(node);
   node.detach();
   graph.nodes.splice(at, 1);
@@ -84,12 +85,6 @@ const ROUNDING: Record<string, (y: Value, op: Op, constant: Constant) => Value> 
   HALF_UP: (y, op, c) => op('Mul', [op('Sign', [y]), op('Floor', [op('Add', [op('Abs', [y]), c('half', 0.5)])])]),
   HALF_DOWN: (y, op, c) => op('Mul', [op('Sign', [y]), op('Ceil', [op('Sub', [op('Abs', [y]), c('half', 0.5)])])]),
 };
-
-/** qonnx's min_int / max_int. */
-export function integerBounds(bits: number, signed: boolean, narrow: boolean): { min: number; max: number } {
-  if (signed) return { min: -(2 ** (bits - 1)) + (narrow ? 1 : 0), max: 2 ** (bits - 1) - 1 };
-  return { min: 0, max: 2 ** bits - (narrow ? 2 : 1) };
-}
 
 function flag(node: Node, name: string): boolean | null {
   const a = node.attribute(name)?.value;

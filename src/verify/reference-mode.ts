@@ -6,7 +6,7 @@ import type { ReferenceBoundary } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import type { OptimizationLevel } from '../run/session.js';
 import type { CellShape } from './elements.js';
-import { checkNotSwapped } from './mistakes.js';
+import { checkNotSwapped, hasCells } from './mistakes.js';
 import { cloneModel, feedsFor } from './model-io.js';
 import { exposeValues } from './probe.js';
 import { silent, type Progress } from './progress.js';
@@ -31,8 +31,6 @@ export interface ReferenceCheck {
   progress?: Progress;
 }
 
-const CELL_OPS = new Set(['QuantLSTMCell']);
-const hasCells = (m: Model) => m.graph.nodes.some((n) => CELL_OPS.has(n.opType));
 
 /**
  * Reference mode. Every cell the reference reads from ORIGINAL (src/reference, which shares
@@ -47,7 +45,7 @@ export async function verifyAgainstReference(check: ReferenceCheck): Promise<Ver
   const progress = check.progress ?? silent;
   const strict = Boolean(check.strict);
   const tolerance = toSpec(check.tolerance);
-  checkNotSwapped(original, converted, hasCells);
+  checkNotSwapped(original, converted);
   if (hasCells(converted)) throw new UsageError('still has QuantLSTMCell nodes; give the converted model second', { file: converted.source });
   if (tolerance.all.lsb > 0 || [...tolerance.perOutput.values()].some((t) => (t.lsb ?? 0) > 0)) {
     throw new UsageError('--tolerance-lsb applies to golden mode; reference mode accepts exactly what the reference cell gives, allowing certified ties (--strict: not even those)');

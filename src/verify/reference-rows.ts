@@ -1,9 +1,8 @@
 import type { ReferenceBoundary, ReferenceCell, TrajectoryReport } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import { absError, elementReport, hiddenPosition, sameValue, unravel, type CellShape } from './elements.js';
-import type { OutputReport } from './report.js';
+import { TIE_SAMPLES, type OutputReport } from './report.js';
 
-const TIE_SAMPLES = 5;
 
 /** Rows for one cell: its hidden states (the trajectory), last hidden state, last cell state. */
 export function cellRows(

@@ -35,6 +35,9 @@ export interface TieSample extends TieRecord {
   takenBy?: 'model' | 'goldens';
 }
 
+/** How many certified ties a report lists with their place (all are counted). */
+export const TIE_SAMPLES = 5;
+
 export interface OutputReport {
   /** graph output name, or "cell: what" for reference mode's cell checks */
   name: string;
