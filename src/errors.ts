@@ -27,7 +27,8 @@ export interface ErrorLocation {
 }
 
 /** Longest node name a message quotes in full; the rest of the line must stay readable. */
-const NODE_NAME_LIMIT = 160;
+/** Longest node name (or other name from a model) a message quotes. */
+export const NODE_NAME_LIMIT = 160;
 
 function describeLocation(at: ErrorLocation): string {
   const parts: string[] = [];

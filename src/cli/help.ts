@@ -1,4 +1,5 @@
 /** The text after each command's option list in --help: an example and the exit codes. */
+import { ERROR_SCHEMA } from './output.js';
 
 const EXAMPLES: Record<string, string[]> = {
   convert: [
@@ -45,7 +46,7 @@ export function commandHelp(command: string): string {
     'Exit codes:',
     ...codes.map(([code, meaning]) => `  ${code}  ${meaning}`),
     '',
-    'With --json a failure (exit 2, 3, 4) is also printed on stdout as {"schema": "qlstm.error/1", "error": {...}}.',
+    `With --json a failure (exit 2, 3, 4) is also printed on stdout as {"schema": "${ERROR_SCHEMA}", "error": {...}}.`,
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { InputError, type ErrorLocation } from '../errors.js';
-import { byteSize, DataType, dataTypeName, rawByteLength } from './data-type.js';
+import { byteSize, DataType, dataTypeName } from './data-type.js';
 
 /**
  * Where a tensor's elements are stored, exactly as the file stored them, so that a tensor
@@ -89,9 +89,10 @@ export class Tensor {
     return undefined;
   }
 
-  /** The length raw data of this type and shape must have; undefined for strings and unknown types. */
-  get rawByteLength(): number | undefined {
-    return rawByteLength(this.dataType, this.size);
+  /** Bytes of raw data held (inline or deferred to a file); undefined for other storage. */
+  get storedRawLength(): number | undefined {
+    const storage = this.storage;
+    return storage.kind === 'raw' ? storage.bytes.length : storage.kind === 'deferred' ? storage.byteLength : undefined;
   }
 
   /** The elements as float32; only for FLOAT tensors. */
@@ -118,7 +119,7 @@ export class Tensor {
     const storage = this.storage;
     if (storage.kind === 'raw' || storage.kind === 'deferred') {
       const width = byteSize(this.dataType) ?? fail('element type not supported');
-      const length = storage.kind === 'raw' ? storage.bytes.length : storage.byteLength;
+      const length = this.storedRawLength!;
       if (length !== count * width) fail(`raw data holds ${length} bytes, the shape needs ${count * width}`);
       return decodeRaw(this.dataType, this.rawBytes()!, count, fail) ?? fail('element type not supported');
     }

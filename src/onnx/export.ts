@@ -40,9 +40,7 @@ export function exportModel(model: Model): Uint8Array {
 function tensorBytes(graph: Graph): number {
   let total = 0;
   for (const v of graph.initializers) {
-    const s = v.constant?.storage;
-    if (s?.kind === 'raw') total += s.bytes.length;
-    else if (s?.kind === 'deferred') total += s.byteLength;
+    total += v.constant?.storedRawLength ?? 0;
   }
   for (const node of graph.nodes) for (const sub of node.subgraphs()) total += tensorBytes(sub);
   return total;
@@ -157,10 +155,8 @@ function exportTensor(tensor: Tensor, name = tensor.name): Encodable<'TensorProt
   const s = tensor.storage;
   switch (s.kind) {
     case 'raw':
-      proto.rawData = s.bytes;
-      break;
     case 'deferred':
-      proto.rawData = s.read();
+      proto.rawData = tensor.rawBytes()!;
       break;
     case 'float':
       proto.floatData = s.values;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { convertModel } from '../../convert.js';
 import { CELLS_METADATA_KEY, describeWeights, summarizeCell } from '../../describe.js';
-import { printable, UsageError } from '../../errors.js';
+import { NODE_NAME_LIMIT, printable, UsageError } from '../../errors.js';
 import type { Layout } from '../../scan/scan.js';
 import { exportModel } from '../../onnx/export.js';
 import type { ExternalFile } from '../../onnx/external-data.js';
@@ -58,7 +58,7 @@ export async function convertCommand(options: ConvertCommandOptions, io: Output)
       `${describeWeights(c.weights)} weights`,
       `${c.layout} layout`,
     ].filter(Boolean);
-    io.out(`  ${style.strong(printable(c.name, 160))} [${c.flavour}]: ${parts.join(', ')}`);
+    io.out(`  ${style.strong(printable(c.name, NODE_NAME_LIMIT))} [${c.flavour}]: ${parts.join(', ')}`);
   }
   return 0;
 }
@@ -82,7 +82,7 @@ function refuseDataFileOf(input: string, dataFiles: ExternalFile[], output: stri
   const target = realPath(output);
   const hit = dataFiles.find((f) => f.real === target);
   if (hit) {
-    throw new UsageError(`is external data of the input model ${input} ("${printable(hit.location, 160)}"); choose another output so the original is kept`, {
+    throw new UsageError(`is external data of the input model ${input} ("${printable(hit.location, NODE_NAME_LIMIT)}"); choose another output so the original is kept`, {
       file: output,
     });
   }

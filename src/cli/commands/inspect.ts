@@ -3,7 +3,7 @@ import { cellSummariesOf, describeWeights, type CellSummary } from '../../descri
 import { dataTypeName } from '../../ir/data-type.js';
 import type { Model } from '../../ir/model.js';
 import { describeShape } from '../../ir/type-info.js';
-import { printable } from '../../errors.js';
+import { NODE_NAME_LIMIT, printable } from '../../errors.js';
 import { readModel } from '../../onnx/files.js';
 import { QUANTIZER_NAMES } from '../../recognize/description.js';
 import { json, style, type Output } from '../output.js';
@@ -44,7 +44,7 @@ export function describeModel(model: Model): ModelDescription {
 }
 
 /** Text from the model, shown on one line of its own (a name cannot forge a line). */
-const t = (text: unknown) => printable(String(text), 160);
+const t = (text: unknown) => printable(String(text), NODE_NAME_LIMIT);
 
 export async function inspectCommand(options: InspectCommandOptions, io: Output): Promise<number> {
   const model = readModel(options.model);
