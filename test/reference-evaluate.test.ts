@@ -14,7 +14,7 @@ import { readModel } from '../src/onnx/files.js';
 import { ConstantEvaluator, type Constant } from '../src/reference/evaluate.js';
 import { OPTIMIZATION_LEVELS, openSession } from '../src/run/session.js';
 import { corpusCases } from './helpers/corpus.js';
-import { flavoursOf, runProbe } from './helpers/reference-corpus.js';
+import { runProbe } from './helpers/reference-corpus.js';
 
 /**
  * The reference's constant evaluator against onnxruntime, the oracle for ONNX semantics: every
@@ -30,7 +30,7 @@ function sameConstant(got: Constant, want: { shape: number[]; data: Float32Array
 
 describe('constant evaluator against onnxruntime: every constant cell input in the corpus', () => {
   for (const c of corpusCases()) {
-    for (const flavour of flavoursOf(c)) {
+    for (const flavour of c.flavours) {
       it(`${c.name} ${flavour}`, async () => {
         const file = c.file(flavour);
         const model = readModel(file);

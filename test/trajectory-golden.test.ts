@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { followTrajectory } from '../src/reference/trajectory.js';
 import type { NdArray } from '../src/run/npy.js';
 import { corpusCases } from './helpers/corpus.js';
-import { flavourInputNames, flavourOutputNames, flavoursOf, runCells, slicesOf, swapLeading, type CellRun } from './helpers/reference-corpus.js';
+import { flavourInputNames, flavourOutputNames, runCells, slicesOf, swapLeading, type CellRun } from './helpers/reference-corpus.js';
 
 /**
  * The reference against Brevitas itself, on every corpus case and flavour. Each cell is fed
@@ -39,7 +39,7 @@ function firstDifference(got: Float32Array, want: Float32Array): string {
 
 describe('reference and trajectory against the Brevitas goldens', () => {
   for (const c of corpusCases()) {
-    for (const flavour of flavoursOf(c)) {
+    for (const flavour of c.flavours) {
       it(`${c.name} ${flavour}`, async (t) => {
         const inputs = new Map(flavourInputNames(c, flavour).map((n, i) => [n, c.inputs()[i]!]));
         const { model, runs } = await runCells(c.file(flavour), inputs);

@@ -5,8 +5,6 @@
  * operators of qonnx's formula (x / s + zp, clip to the integer range, round, - zp, * s, each
  * a float32 onnxruntime kernel), and the requested values as outputs, each cast to float.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { attr } from '../../src/ir/attribute.js';
 import { DataType } from '../../src/ir/data-type.js';
 import { Node, Value } from '../../src/ir/graph.js';
@@ -20,19 +18,11 @@ import { runReferenceCell, type ReferenceResult } from '../../src/reference/run.
 import type { ReferenceBoundary, ReferenceCell } from '../../src/reference/types.js';
 import type { NdArray } from '../../src/run/npy.js';
 import { openSession, type OptimizationLevel } from '../../src/run/session.js';
-import { CORPUS, type CorpusCase, type Flavour } from './corpus.js';
+import type { CorpusCase, Flavour } from './corpus.js';
 
 const CELL_DOMAINS = new Set(['onnx.brevitas', 'qonnx.custom_op.general']);
 const isCell = (n: Node) => n.opType === 'QuantLSTMCell' && CELL_DOMAINS.has(n.domain);
 const isQuant = (n: Node) => n.opType === 'Quant' && CELL_DOMAINS.has(n.domain);
-
-/** The flavours a case was exported in (the exporter refused some configurations). */
-export function flavoursOf(c: CorpusCase): Flavour[] {
-  return (['qcdq', 'qcdq-int', 'qonnx'] as const).filter((f) => {
-    const file = c.meta.exports[f];
-    return file !== undefined && !file.startsWith('FAILED') && fs.existsSync(path.join(CORPUS, file));
-  });
-}
 
 function valuesByName(model: Model): Map<string, Value> {
   const map = new Map<string, Value>();
