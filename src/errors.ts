@@ -41,6 +41,8 @@ function describeLocation(at: ErrorLocation): string {
 
 export abstract class QlstmError extends Error {
   abstract readonly exitCode: ExitCodeValue;
+  /** The error's kind in JSON reports (qlstm.error/1). */
+  abstract readonly kind: 'usage' | 'input' | 'unsupported' | 'internal';
   readonly detail: string;
   readonly at: ErrorLocation;
 
@@ -56,21 +58,25 @@ export abstract class QlstmError extends Error {
 /** Command-line misuse: unknown option, wrong number of files, output path equal to input. */
 export class UsageError extends QlstmError {
   readonly exitCode = ExitCode.usage;
+  readonly kind = 'usage';
 }
 
 /** A file that cannot be read or is not a valid instance of its format. */
 export class InputError extends QlstmError {
   readonly exitCode = ExitCode.usage;
+  readonly kind = 'input';
 }
 
 /** A readable model that qlstm does not know how to convert exactly. */
 export class UnsupportedModelError extends QlstmError {
   readonly exitCode = ExitCode.unsupported;
+  readonly kind = 'unsupported';
 }
 
 /** Something qlstm itself got wrong; always a bug. */
 export class InternalError extends QlstmError {
   readonly exitCode = ExitCode.internal;
+  readonly kind = 'internal';
 }
 
 /** Longest message qlstm prints for one failure. */

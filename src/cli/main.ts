@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LAYOUTS, type Layout } from '../scan/scan.js';
-import { ExitCode, InputError, InternalError, printable, QlstmError, UnsupportedModelError, UsageError } from '../errors.js';
+import { ExitCode, printable, QlstmError } from '../errors.js';
 import { OPTIMIZATION_LEVELS, type OptimizationLevel } from '../run/session.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -41,18 +41,11 @@ export async function main(argv: readonly string[], io: Output = processOutput, 
 
 function describeFailure(error: unknown): Failure {
   if (error instanceof QlstmError) {
-    return { exitCode: error.exitCode, kind: KINDS.get(error.constructor) ?? 'internal', message: printable(error.message), at: error.at };
+    return { exitCode: error.exitCode, kind: error.kind, message: printable(error.message), at: error.at };
   }
   const message = printable(`internal error: ${(error as Error)?.message ?? String(error)} (this is a bug; rerun with --debug for details)`);
   return { exitCode: ExitCode.internal, kind: 'internal', message };
 }
-
-const KINDS = new Map<unknown, Failure['kind']>([
-  [UsageError, 'usage'],
-  [InputError, 'input'],
-  [UnsupportedModelError, 'unsupported'],
-  [InternalError, 'internal'],
-]);
 
 /** The stack without the message (already printed, escaped), then each cause, escaped too. */
 function debugDetails(error: unknown): string {

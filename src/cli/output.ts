@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import type { ErrorLocation } from '../errors.js';
+import type { ErrorLocation, QlstmError } from '../errors.js';
 
 /** Where a command writes: stdout for results, stderr for the one-line error. */
 export interface Output {
@@ -57,8 +57,8 @@ export function formatBytes(n: number): string {
 /** A failure as the CLI reports it. */
 export interface Failure {
   exitCode: number;
-  kind: 'usage' | 'input' | 'unsupported' | 'internal';
-  /** the line printed on stderr after "qlstm: ", control characters escaped, at most 400 characters */
+  kind: QlstmError['kind'];
+  /** the line printed on stderr after "qlstm: ", control characters escaped, at most MESSAGE_LIMIT characters */
   message: string;
   at?: ErrorLocation;
 }
