@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { LAYOUTS, type Layout } from '../scan/scan.js';
 import { ExitCode, printable, QlstmError } from '../errors.js';
 import { OPTIMIZATION_LEVELS, type OptimizationLevel } from '../run/session.js';
+import { parseToleranceItem } from '../verify/tolerance.js';
 import { convertCommand } from './commands/convert.js';
 import { inspectCommand } from './commands/inspect.js';
 import { verifyCommand } from './commands/verify.js';
@@ -178,9 +179,7 @@ interface VerifyFlags {
 
 /** One `X` or `NAME=X` of --tolerance-lsb / --tolerance-abs, collected. */
 function tolerance(text: string, previous: string[]): string[] {
-  const value = text.slice(text.lastIndexOf('=') + 1);
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || text.startsWith('=')) {
+  if (parseToleranceItem(text) === null) {
     throw new InvalidArgumentError('expected a number of 0 or more (such as 1e-6), or NAME=NUMBER for one output');
   }
   return [...previous, text];

@@ -10,6 +10,19 @@ export interface ToleranceSpec {
 export const NO_TOLERANCE: ToleranceSpec = { all: { lsb: 0, abs: 0 }, perOutput: new Map() };
 
 /**
+ * One `X` or `NAME=X` item (the value follows the last '=', so names may contain one); null
+ * when X is not a number of 0 or more or NAME is empty.
+ */
+export function parseToleranceItem(item: string): { name: string | null; value: number } | null {
+  const at = item.lastIndexOf('=');
+  const name = at >= 0 ? item.slice(0, at) : null;
+  const text = at >= 0 ? item.slice(at + 1) : item;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || name === '') return null;
+  return { name, value };
+}
+
+/**
  * Reads `--tolerance-lsb` / `--tolerance-abs` values: `X` applies to every output, `NAME=X`
  * to the output NAME (output names may contain '=': the value follows the last one).
  */
@@ -17,13 +30,9 @@ export function parseTolerances(lsb: readonly string[], abs: readonly string[]):
   const spec: ToleranceSpec = { all: { lsb: 0, abs: 0 }, perOutput: new Map() };
   const read = (items: readonly string[], key: keyof Tolerance, flag: string) => {
     for (const item of items) {
-      const at = item.lastIndexOf('=');
-      const name = at >= 0 ? item.slice(0, at) : null;
-      const text = at >= 0 ? item.slice(at + 1) : item;
-      const value = Number(text);
-      if (text.trim() === '' || !Number.isFinite(value) || value < 0 || name === '') {
-        throw new UsageError(`${flag} ${item}: expected a number of 0 or more, or NAME=NUMBER (e.g. ${flag} 1e-6 or ${flag} logits=1e-6)`);
-      }
+      const parsed = parseToleranceItem(item);
+      if (!parsed) throw new UsageError(`${flag} ${item}: expected a number of 0 or more, or NAME=NUMBER (e.g. ${flag} 1e-6 or ${flag} logits=1e-6)`);
+      const { name, value } = parsed;
       if (name === null) spec.all[key] = value;
       else spec.perOutput.set(name, { ...spec.perOutput.get(name), [key]: value });
     }
