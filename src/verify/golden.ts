@@ -8,7 +8,7 @@ import { cellShape, goldenCells, type GoldenCells } from './golden-cells.js';
 import { compareElements, finishOutput } from './golden-compare.js';
 import { checkGoldenOrder, checkGoldenShapes, floatOutputMistake, hasCells } from './mistakes.js';
 import { readCellsMetadata } from './metadata.js';
-import { cloneModel, feedsFor } from './model-io.js';
+import { boundaryNames, cloneModel, feedsFor } from './model-io.js';
 import { mapOutputsToCells, type ElementMap } from './output-map.js';
 import { exposeValues } from './probe.js';
 import { silent, type Progress } from './progress.js';
@@ -57,8 +57,8 @@ export async function verifyAgainstGoldens(check: GoldenCheck): Promise<VerifyRe
   if (metadata.kind === 'version 1') notChecked.push('no tie analysis: the model carries qlstm 0.1 metadata (version 1) without the cells\' parameters; convert it again with this qlstm');
 
   const running = cloneModel(model);
-  const boundaryNames = cells.flatMap(({ boundary: b }) => [b.input, b.initialHidden, b.initialCell, ...b.outputs].filter((n): n is string => n !== null));
-  const missing = exposeValues(running, boundaryNames);
+  const exposed = cells.flatMap((c) => boundaryNames(c.boundary));
+  const missing = exposeValues(running, exposed);
   if (missing.length) {
     throw new InputError(`metadata "qlstm.cells" names value "${missing[0]}", which the model does not compute`, { file: model.source });
   }

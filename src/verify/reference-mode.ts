@@ -2,12 +2,11 @@ import { InputError, UnsupportedModelError, UsageError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { exportModel } from '../onnx/export.js';
 import { referenceCellsOf } from '../reference/from-export.js';
-import type { ReferenceBoundary } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import type { OptimizationLevel } from '../run/session.js';
 import type { CellShape } from './elements.js';
 import { checkNotSwapped, hasCells } from './mistakes.js';
-import { cloneModel, feedsFor } from './model-io.js';
+import { boundaryNames, cloneModel, feedsFor } from './model-io.js';
 import { exposeValues } from './probe.js';
 import { silent, type Progress } from './progress.js';
 import { cellRows } from './reference-rows.js';
@@ -138,7 +137,4 @@ function toSpec(tolerance: ToleranceSpec | Tolerance | undefined): ToleranceSpec
   return 'all' in tolerance ? tolerance : { all: { ...tolerance }, perOutput: new Map() };
 }
 
-function boundaryNames(b: ReferenceBoundary): string[] {
-  return [b.input, b.initialHidden, b.initialCell, ...b.outputs].filter((n): n is string => n !== null);
-}
 

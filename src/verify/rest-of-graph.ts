@@ -6,14 +6,14 @@ import type { ReferenceBoundary } from '../reference/types.js';
 import type { NdArray } from '../run/npy.js';
 import { cutAt } from './cut.js';
 import { absError, elementReport, sameValue } from './elements.js';
-import { cloneModel } from './model-io.js';
+import { cellInputNames, cloneModel } from './model-io.js';
 import { isQuant, lowerQuantNodes } from './quant-lowering.js';
 import type { OutputReport, Tolerance } from './report.js';
 
 /** ORIGINAL with its cells cut out and its Quant nodes lowered, ready to run; or why not. */
 export function restOfGraph(original: Model, boundaries: readonly ReferenceBoundary[]): { bytes: Uint8Array; inputs: string[]; cellInputs: string[] } | string {
   const model = cloneModel(original);
-  const cellInputs = [...new Set(boundaries.flatMap((b) => [b.input, b.initialHidden, b.initialCell].filter((n): n is string => n !== null)))];
+  const cellInputs = [...new Set(boundaries.flatMap(cellInputNames))];
   const cut = boundaries.flatMap((b) => b.outputs);
   const problem = cutAt(model, cut, cellInputs);
   if (problem) return problem;
