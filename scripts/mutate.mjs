@@ -60,7 +60,7 @@ function usage(problem) {
 }
 
 /** Reads and checks the list: every field present, ids unique, files and test files exist. */
-export function readMutations(file = LIST) {
+function readMutations(file = LIST) {
   const problems = [];
   let list;
   try {
@@ -222,7 +222,7 @@ function runTests(files, pattern, timeoutSeconds) {
 }
 
 /** The failing leaf tests of a TAP stream, as "suite > test" (children print before their parents). */
-export function failingTests(tap) {
+function failingTests(tap) {
   const stack = [];
   const failing = [];
   const lines = tap.split('\n');
